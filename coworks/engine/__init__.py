@@ -1,0 +1,1 @@
+"""The embedded engine: Amazon States Language interpreted on one machine."""

@@ -1,0 +1,1 @@
+"""Pytest plugin and in-process test client for CoWorks services."""
