@@ -1,0 +1,1404 @@
+"""The ASL linter: the checks AWS Step Functions makes when a state machine is created.
+
+:func:`lint` walks a definition (a dict, or ASL JSON text whose positions end up in the
+problems) and collects every problem: fields allowed per state type and query language
+(the tables live in :mod:`coworks.biz.aslspec`), required fields, transitions and their
+targets, reachability, Choice rules, Retry and Catch, Wait, Fail, Map and Parallel
+scopes, paths, payload templates, intrinsic functions, JSONata expressions and
+``Assign``. It never rejects a definition AWS accepts: where AWS is looser than the
+specification, the linter warns instead of failing.
+
+The embedded engine refuses any definition with an error-severity problem, and its
+``ValidateStateMachineDefinition`` reports these problems.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from coworks.biz import aslspec
+from coworks.biz.aslspec import JSONATA, JSONPATH
+from coworks.document import Document, did_you_mean, load_document
+from coworks.problems import (
+    RANK_EXPRESSION,
+    RANK_SEMANTIC,
+    RANK_STRUCTURE,
+    RANK_SYNTAX,
+    PathPart,
+    Problem,
+    ProblemsError,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["has_errors", "lint", "lint_or_raise"]
+
+Path = tuple[PathPart, ...]
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_VARIABLE_NAME_LENGTH = 80
+
+
+def lint(
+    definition: dict[str, Any] | str,
+    *,
+    file: str | None = None,
+    state_machine_type: str = aslspec.STANDARD,
+) -> list[Problem]:
+    """Return every problem AWS would find in an ASL definition, most relevant first.
+
+    Args:
+        definition: the definition as data, or its ASL JSON text (problems then carry
+            line and column).
+        file: the file name shown in problems.
+        state_machine_type: ``"STANDARD"`` or ``"EXPRESS"``; express state machines
+            refuse activities and the ``.sync`` / ``.waitForTaskToken`` patterns.
+
+    Returns:
+        The problems, errors before warnings; empty when the definition is clean.
+    """
+    if isinstance(definition, str):
+        try:
+            document = load_document(definition, file=file, require_mapping=False)
+        except ProblemsError as err:
+            return list(err.problems)
+    else:
+        document = Document.from_data(definition, file=file)
+
+    linter = _Linter(document, state_machine_type)
+    linter.check()
+    logger.debug("linted %s: %d problems", file or "<definition>", len(linter.problems))
+
+    return sorted(linter.problems, key=_order)
+
+
+def lint_or_raise(
+    definition: dict[str, Any] | str,
+    *,
+    file: str | None = None,
+    state_machine_type: str = aslspec.STANDARD,
+) -> list[Problem]:
+    """Lint a definition and raise when it has errors.
+
+    Args:
+        definition: the definition as data or ASL JSON text.
+        file: the file name shown in problems.
+        state_machine_type: ``"STANDARD"`` or ``"EXPRESS"``.
+
+    Returns:
+        The warnings, when there are no errors.
+
+    Raises:
+        ProblemsError: the definition has at least one error; it holds every problem.
+    """
+    problems = lint(definition, file=file, state_machine_type=state_machine_type)
+    if has_errors(problems):
+        raise ProblemsError(problems)
+
+    return problems
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    """Return whether any of ``problems`` is an error (not merely a warning)."""
+    return any(problem.severity == "error" for problem in problems)
+
+
+def _order(problem: Problem) -> tuple[int, int, int, int]:
+    # Like coworks.problems.relevance, but a definition built in memory has no lines,
+    # so its problems keep the order the walk found them in (document order).
+    return (
+        0 if problem.severity == "error" else 1,
+        problem.rank,
+        problem.line or 0,
+        problem.column or 0,
+    )
+
+
+def _describe(value: Any) -> str:
+    """Return a value as quoted in messages: its JSON, shortened."""
+    text = json.dumps(value, ensure_ascii=False)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return text
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and math.isfinite(value) and value.is_integer()
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)
+
+
+def is_timestamp(value: Any) -> bool:
+    """Return whether ``value`` is an RFC 3339 timestamp as AWS reads them."""
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+
+    return True
+
+
+def _is_jsonata_string(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and value.startswith("{%")
+        and value.endswith("%}")
+        and len(value) >= 4
+    )
+
+
+class _Linter:
+    """One walk over one definition, collecting problems."""
+
+    def __init__(self, document: Document, state_machine_type: str) -> None:
+        self.document = document
+        self.express = state_machine_type == aslspec.EXPRESS
+        self.problems: list[Problem] = []
+        self.top_language = JSONPATH
+        # State name -> path of its first definition, across every scope: AWS wants
+        # names unique in the whole state machine.
+        self.names: dict[str, Path] = {}
+
+    # ----------------------------------------------------------------- reporting
+
+    def report(
+        self,
+        path: Sequence[PathPart],
+        message: str,
+        hint: str | None = None,
+        *,
+        code: str,
+        rank: int = RANK_SEMANTIC,
+        severity: str = "error",
+        at_key: bool = True,
+    ) -> None:
+        self.problems.append(
+            self.document.problem(
+                path,
+                message,
+                hint=hint,
+                code=code,
+                rank=rank,
+                severity=severity,
+                at_key=at_key,
+            )
+        )
+
+    def wrong_type(self, path: Path, value: Any, expected: str) -> None:
+        self.report(
+            path,
+            f"'{path[-1]}' must be {expected}, got {_describe(value)}.",
+            code="wrong-type",
+            rank=RANK_STRUCTURE,
+            at_key=False,
+        )
+
+    # ----------------------------------------------------------------- machines
+
+    def check(self) -> None:
+        data = self.document.data
+        if not isinstance(data, dict):
+            self.report(
+                (),
+                f"A state machine definition must be a JSON object, "
+                f"got {_describe(data)}.",
+                'write {"StartAt": ..., "States": {...}}.',
+                code="not-an-object",
+                rank=RANK_SYNTAX,
+            )
+            return
+
+        language = data.get("QueryLanguage", JSONPATH)
+        if language not in aslspec.QUERY_LANGUAGES:
+            self.report(
+                ("QueryLanguage",),
+                f"'QueryLanguage' must be 'JSONPath' or 'JSONata', "
+                f"got {_describe(language)}.",
+                did_you_mean(str(language), aslspec.QUERY_LANGUAGES),
+                code="bad-value",
+                rank=RANK_STRUCTURE,
+                at_key=False,
+            )
+            language = JSONPATH
+        self.top_language = language
+
+        if "TimeoutSeconds" in data:
+            self.check_seconds(("TimeoutSeconds",), data["TimeoutSeconds"], 1, JSONPATH)
+        if "Version" in data and not isinstance(data["Version"], str):
+            self.wrong_type(("Version",), data["Version"], 'a string such as "1.0"')
+
+        self.check_machine(
+            data, (), aslspec.TOP_LEVEL_FIELDS, language, "state machine"
+        )
+
+    def check_machine(
+        self,
+        machine: dict[str, Any],
+        path: Path,
+        fields: frozenset[str],
+        language: str,
+        what: str,
+    ) -> None:
+        """Check a state machine or a nested one (a branch, a Map's processor)."""
+        self.check_fields(machine, path, fields, what)
+        if "Comment" in machine and not isinstance(machine["Comment"], str):
+            self.wrong_type((*path, "Comment"), machine["Comment"], "a string")
+
+        missing = [name for name in ("States", "StartAt") if name not in machine]
+        if missing:
+            self.report(
+                path,
+                f"The {what} lacks the required field"
+                f"{'s' if len(missing) > 1 else ''} {_join(missing)}.",
+                f"add {_join(missing)}.",
+                code="missing-field",
+                rank=RANK_STRUCTURE,
+            )
+
+        states = machine.get("States")
+        if "States" in machine and not isinstance(states, dict):
+            self.wrong_type((*path, "States"), states, "an object of named states")
+            states = None
+        elif isinstance(states, dict) and not states:
+            self.report(
+                (*path, "States"),
+                f"The {what} has no states.",
+                "add at least one state.",
+                code="no-states",
+                rank=RANK_STRUCTURE,
+            )
+
+        start = machine.get("StartAt")
+        if "StartAt" in machine:
+            if not isinstance(start, str):
+                self.wrong_type((*path, "StartAt"), start, "a state name")
+                start = None
+            elif isinstance(states, dict) and states and start not in states:
+                self.missing_target((*path, "StartAt"), start, states)
+                start = None
+
+        if not isinstance(states, dict):
+            return
+        for name, state in states.items():
+            self.check_state(name, state, (*path, "States", name), language, states)
+
+        self.check_graph(states, start, path, what)
+
+    def check_graph(
+        self, states: dict[str, Any], start: str | None, path: Path, what: str
+    ) -> None:
+        """Report states no transition reaches and scopes that never end."""
+        if start is None:
+            return
+
+        reached = {start}
+        pending = [start]
+        while pending:
+            state = states.get(pending.pop())
+            for target in _targets(state):
+                if target in states and target not in reached:
+                    reached.add(target)
+                    pending.append(target)
+
+        for name in states:
+            if name not in reached:
+                self.report(
+                    (*path, "States", name),
+                    f"The state '{name}' is not reachable: no StartAt, Next, Default "
+                    f"or Catch of its {what} leads to it.",
+                    "point a transition at it, or remove it.",
+                    code="unreachable-state",
+                )
+
+        if not any(_is_terminal(states.get(name)) for name in reached):
+            self.report(
+                (*path, "States"),
+                f"No state of the {what} ends it: every path loops forever.",
+                "add a Succeed or Fail state, or 'End': true on a state.",
+                code="no-terminal-state",
+                severity="warning",
+            )
+
+    # ----------------------------------------------------------------- fields
+
+    def check_fields(
+        self,
+        value: dict[str, Any],
+        path: Path,
+        allowed: Iterable[str],
+        what: str,
+        *,
+        other_language: Iterable[str] = (),
+        language: str = JSONPATH,
+        elsewhere: Iterable[str] = (),
+    ) -> None:
+        """Report fields ``what`` does not take, with the likeliest fix."""
+        allowed = set(allowed)
+        other_language = set(other_language)
+        elsewhere = set(elsewhere)
+        for key in value:
+            if key in allowed:
+                continue
+            key_path = (*path, key)
+
+            if key in other_language:
+                other = JSONPATH if language == JSONATA else JSONATA
+                self.report(
+                    key_path,
+                    f"'{key}' is a {other} field, but this {what} uses {language}.",
+                    _language_hint(key, language),
+                    code="wrong-language-field",
+                    rank=RANK_STRUCTURE,
+                )
+            elif key in elsewhere:
+                self.report(
+                    key_path,
+                    f"A {what} does not take the field '{key}'.",
+                    "remove it.",
+                    code="unexpected-field",
+                    rank=RANK_STRUCTURE,
+                )
+            else:
+                hint = did_you_mean(str(key), allowed) or (
+                    "expected one of: " + ", ".join(sorted(allowed)) + "."
+                )
+                self.report(
+                    key_path,
+                    f"Unknown field '{key}' in a {what}.",
+                    hint,
+                    code="unknown-field",
+                    rank=RANK_STRUCTURE,
+                )
+
+    def exclusive(
+        self, value: dict[str, Any], path: Path, names: Sequence[str], what: str
+    ) -> None:
+        """Report when more than one of ``names`` is present."""
+        present = [name for name in names if name in value]
+        if len(present) > 1:
+            self.report(
+                (*path, present[1]),
+                f"A {what} may have only one of {_join(names)}, got {_join(present)}.",
+                f"keep one of {_join(present)}.",
+                code="exclusive-fields",
+                rank=RANK_STRUCTURE,
+            )
+
+    # ----------------------------------------------------------------- states
+
+    def check_state(
+        self,
+        name: Any,
+        state: Any,
+        path: Path,
+        scope_language: str,
+        scope: dict[str, Any],
+    ) -> None:
+        self.check_name(name, path)
+        if not isinstance(state, dict):
+            self.wrong_type(path, state, "an object with a 'Type'")
+            return
+
+        kind = state.get("Type")
+        if kind not in aslspec.STATE_FIELDS:
+            if "Type" not in state:
+                message = f"The state '{name}' has no 'Type'."
+            else:
+                message = f"The state '{name}' has an unknown Type {_describe(kind)}."
+            self.report(
+                (*path, "Type") if "Type" in state else path,
+                message,
+                did_you_mean(str(kind), aslspec.STATE_TYPES)
+                or "use one of: " + ", ".join(aslspec.STATE_TYPES) + ".",
+                code="bad-state-type",
+                rank=RANK_STRUCTURE,
+                at_key=False,
+            )
+            return
+
+        language = self.state_language(state, path, scope_language)
+        spec = aslspec.STATE_FIELDS[kind]
+        what = f"{kind} state"
+        self.check_fields(
+            state,
+            path,
+            spec.allowed(language),
+            what,
+            other_language=spec.other_language(language),
+            language=language,
+            elsewhere=aslspec.every_state_field(),
+        )
+        for field in sorted(spec.required):
+            if field not in state:
+                self.report(
+                    path,
+                    f"The {what} '{name}' lacks the required field '{field}'.",
+                    f"add '{field}'.",
+                    code="missing-field",
+                    rank=RANK_STRUCTURE,
+                )
+        if "Comment" in state and not isinstance(state["Comment"], str):
+            self.wrong_type((*path, "Comment"), state["Comment"], "a string")
+
+        if kind in aslspec.FLOW_STATE_TYPES:
+            self.check_flow(state, path, what, scope)
+        if "Assign" in state:
+            self.check_assign(state["Assign"], (*path, "Assign"), language)
+        self.check_io(state, path, language)
+
+        check = getattr(self, f"check_{kind.lower()}")
+        check(state, path, language, scope)
+
+    def check_name(self, name: Any, path: Path) -> None:
+        if not isinstance(name, str):
+            return
+        if len(name) > aslspec.MAX_STATE_NAME_LENGTH:
+            self.report(
+                path,
+                f"The state name '{name[:30]}...' has {len(name)} characters; AWS "
+                f"allows at most {aslspec.MAX_STATE_NAME_LENGTH}.",
+                "shorten the name (and every transition to it).",
+                code="name-too-long",
+            )
+        if not name:
+            self.report(
+                path,
+                "A state name is empty.",
+                "name the state.",
+                code="empty-name",
+            )
+        first = self.names.get(name)
+        if first is not None:
+            self.report(
+                path,
+                f"The state name '{name}' is used twice; names must be unique in the "
+                "whole state machine, branches and Map processors included.",
+                "rename one of them.",
+                code="duplicate-state-name",
+            )
+        else:
+            self.names[name] = path
+
+    def state_language(self, state: dict[str, Any], path: Path, scope: str) -> str:
+        language = state.get("QueryLanguage")
+        if language is None:
+            return scope
+        if language not in aslspec.QUERY_LANGUAGES:
+            self.report(
+                (*path, "QueryLanguage"),
+                f"'QueryLanguage' must be 'JSONPath' or 'JSONata', "
+                f"got {_describe(language)}.",
+                did_you_mean(str(language), aslspec.QUERY_LANGUAGES),
+                code="bad-value",
+                rank=RANK_STRUCTURE,
+                at_key=False,
+            )
+            return scope
+        if language == JSONPATH and self.top_language == JSONATA:
+            self.report(
+                (*path, "QueryLanguage"),
+                "A state's 'QueryLanguage' cannot be 'JSONPath' when the whole state "
+                "machine uses 'JSONata'.",
+                "remove the state's QueryLanguage, or set the state machine's to "
+                "JSONPath.",
+                code="language-downgrade",
+                rank=RANK_STRUCTURE,
+            )
+        return str(language)
+
+    def check_flow(
+        self, state: dict[str, Any], path: Path, what: str, scope: dict[str, Any]
+    ) -> None:
+        """Check ``Next`` / ``End`` of a state that moves on or stops."""
+        has_next = "Next" in state
+        end = state.get("End")
+        if "End" in state and not isinstance(end, bool):
+            self.wrong_type((*path, "End"), end, "true")
+        if has_next and end is True:
+            self.report(
+                (*path, "End"),
+                f"A {what} may have only one of 'Next' and 'End', got both.",
+                "keep 'Next' to move on, or 'End': true to stop.",
+                code="next-and-end",
+                rank=RANK_STRUCTURE,
+            )
+        elif not has_next and end is not True:
+            self.report(
+                path,
+                f"The {what} '{path[-1]}' has neither 'Next' nor 'End': true.",
+                "add 'Next' naming the following state, or 'End': true.",
+                code="missing-transition",
+                rank=RANK_STRUCTURE,
+            )
+        if has_next:
+            self.check_target((*path, "Next"), state["Next"], scope)
+
+    def check_target(self, path: Path, target: Any, scope: dict[str, Any]) -> None:
+        if not isinstance(target, str):
+            self.wrong_type(path, target, "a state name")
+        elif target not in scope:
+            self.missing_target(path, target, scope)
+
+    def missing_target(self, path: Path, target: str, scope: dict[str, Any]) -> None:
+        hint = did_you_mean(target, [str(name) for name in scope])
+        if hint is None and target in self.names:
+            hint = (
+                "that state is in another scope: states of a Parallel branch or a Map "
+                "processor can only move to states of the same branch or processor."
+            )
+        self.report(
+            path,
+            f"'{path[-1]}' names the state '{target}', which does not exist here.",
+            hint or "name one of: " + ", ".join(sorted(map(str, scope))) + ".",
+            code="missing-target",
+            at_key=False,
+        )
+
+    def check_io(self, state: dict[str, Any], path: Path, language: str) -> None:
+        """Check the input/output fields shared by several state types."""
+        if language == JSONATA:
+            if "Output" in state:
+                self.check_jsonata_tree(state["Output"], (*path, "Output"))
+            if "Arguments" in state:
+                self.check_arguments(state["Arguments"], (*path, "Arguments"))
+            return
+
+        for field in ("InputPath", "OutputPath"):
+            if field in state and state[field] is not None:
+                self.check_path((*path, field), state[field], reference=False)
+        if "ResultPath" in state and state["ResultPath"] is not None:
+            self.check_path((*path, "ResultPath"), state["ResultPath"], reference=True)
+        for field in ("Parameters", "ResultSelector"):
+            if field in state:
+                self.check_payload(state[field], (*path, field))
+
+    # ----------------------------------------------------------------- state types
+
+    def check_pass(
+        self, state: dict[str, Any], path: Path, language: str, scope: dict[str, Any]
+    ) -> None:
+        """Pass: everything it takes is checked by the shared checks."""
+
+    def check_succeed(
+        self, state: dict[str, Any], path: Path, language: str, scope: dict[str, Any]
+    ) -> None:
+        """Succeed: everything it takes is checked by the shared checks."""
+
+    def check_task(
+        self, state: dict[str, Any], path: Path, language: str, scope: dict[str, Any]
+    ) -> None:
+        resource = state.get("Resource")
+        if "Resource" in state:
+            if not isinstance(resource, str) or not resource:
+                self.wrong_type((*path, "Resource"), resource, "an ARN string")
+            elif self.express:
+                self.check_express_resource((*path, "Resource"), resource)
+
+        self.exclusive(state, path, ("TimeoutSeconds", "TimeoutSecondsPath"), "Task")
+        self.exclusive(
+            state, path, ("HeartbeatSeconds", "HeartbeatSecondsPath"), "Task"
+        )
+        for field in ("TimeoutSeconds", "HeartbeatSeconds"):
+            if field in state:
+                self.check_seconds((*path, field), state[field], 1, language)
+        for field in ("TimeoutSecondsPath", "HeartbeatSecondsPath"):
+            if field in state:
+                self.check_path((*path, field), state[field], reference=True)
+        timeout: Any = state.get("TimeoutSeconds")
+        heartbeat: Any = state.get("HeartbeatSeconds")
+        if _is_integer(timeout) and _is_integer(heartbeat) and heartbeat >= timeout:
+            self.report(
+                (*path, "HeartbeatSeconds"),
+                f"'HeartbeatSeconds' ({heartbeat}) must be smaller than "
+                f"'TimeoutSeconds' ({timeout}).",
+                "lower HeartbeatSeconds or raise TimeoutSeconds.",
+                code="heartbeat-not-below-timeout",
+                at_key=False,
+            )
+
+        if "Credentials" in state:
+            self.check_credentials(state["Credentials"], (*path, "Credentials"))
+        self.check_errors(state, path, language, scope)
+
+    def check_express_resource(self, path: Path, resource: str) -> None:
+        if resource.endswith(".sync") or ".sync:" in resource:
+            pattern = "'.sync' service integration"
+        elif resource.endswith(".waitForTaskToken"):
+            pattern = "'.waitForTaskToken' service integration"
+        elif ":activity:" in resource or not resource.startswith("arn:"):
+            pattern = "activities"
+        else:
+            return
+        self.report(
+            path,
+            f"Express state machines do not support {pattern}: {_describe(resource)}.",
+            "use a STANDARD state machine, or call the service without waiting.",
+            code="express-unsupported",
+            at_key=False,
+        )
+
+    def check_credentials(self, credentials: Any, path: Path) -> None:
+        if not isinstance(credentials, dict):
+            self.wrong_type(path, credentials, 'an object with "RoleArn"')
+            return
+        self.check_fields(credentials, path, aslspec.CREDENTIALS_FIELDS, "Credentials")
+        if not any(field in credentials for field in aslspec.CREDENTIALS_FIELDS):
+            self.report(
+                path,
+                "The field 'RoleArn' is required in 'Credentials' but is missing.",
+                "add 'RoleArn' with the ARN of the role to assume.",
+                code="missing-field",
+                rank=RANK_STRUCTURE,
+            )
+        if "RoleArn.$" in credentials:
+            self.check_dynamic_value((*path, "RoleArn.$"), credentials["RoleArn.$"])
+
+    def check_choice(
+        self, state: dict[str, Any], path: Path, language: str, scope: dict[str, Any]
+    ) -> None:
+        choices = state.get("Choices")
+        if "Choices" in state:
+            if not isinstance(choices, list) or not choices:
+                self.wrong_type(
+                    (*path, "Choices"), choices, "a non-empty array of rules"
+                )
+            else:
+                for index, rule in enumerate(choices):
+                    rule_path = (*path, "Choices", index)
+                    self.check_choice_rule(rule, rule_path, language, scope)
+        if "Default" in state:
+            self.check_target((*path, "Default"), state["Default"], scope)
+
+    def check_choice_rule(
+        self, rule: Any, path: Path, language: str, scope: dict[str, Any]
+    ) -> None:
+        if not isinstance(rule, dict):
+            self.wrong_type(path, rule, "a choice rule object")
+            return
+
+        spec = aslspec.CHOICE_RULE_FIELDS
+        comparison = aslspec.COMPARISON_FIELDS if language == JSONPATH else set()
+        self.check_fields(
+            rule,
+            path,
+            spec.allowed(language) | comparison,
+            "choice rule",
+            other_language=(
+                spec.other_language(language) | aslspec.COMPARISON_FIELDS
+                if language == JSONATA
+                else spec.other_language(language)
+            ),
+            language=language,
+        )
+        if "Next" in rule:
+            self.check_target((*path, "Next"), rule["Next"], scope)
+        else:
+            self.report(
+                path,
+                "A choice rule lacks 'Next'.",
+                "add 'Next' naming the state to go to when the rule matches.",
+                code="missing-field",
+                rank=RANK_STRUCTURE,
+            )
+        if "Assign" in rule:
+            self.check_assign(rule["Assign"], (*path, "Assign"), language)
+
+        if language == JSONATA:
+            if "Output" in rule:
+                self.check_jsonata_tree(rule["Output"], (*path, "Output"))
+            if "Condition" not in rule:
+                self.report(
+                    path,
+                    "A JSONata choice rule lacks 'Condition'.",
+                    'add "Condition": "{% <boolean expression> %}".',
+                    code="missing-field",
+                    rank=RANK_STRUCTURE,
+                )
+            else:
+                condition = rule["Condition"]
+                if isinstance(condition, bool):
+                    return
+                if not _is_jsonata_string(condition):
+                    self.wrong_type(
+                        (*path, "Condition"),
+                        condition,
+                        'true, false or a JSONata expression "{% ... %}"',
+                    )
+                else:
+                    self.check_jsonata((*path, "Condition"), condition)
+            return
+
+        self.check_condition(rule, path, top=True)
+
+    def check_condition(self, rule: dict[str, Any], path: Path, *, top: bool) -> None:
+        """Check a JSONPath comparison or boolean combination (And/Or/Not)."""
+        if not top:
+            self.check_fields(
+                rule, path, aslspec.COMPARISON_FIELDS | {"Comment"}, "nested rule"
+            )
+
+        operators = [key for key in rule if key in aslspec.COMPARISON_OPERATORS]
+        booleans = [key for key in rule if key in aslspec.BOOLEAN_OPERATORS]
+        found = operators + booleans
+        if len(found) != 1:
+            named = _join(found) if found else "none"
+            self.report(
+                path,
+                f"A choice rule must have exactly one comparison operator or "
+                f"And/Or/Not, got {named}.",
+                "use one operator such as StringEquals, NumericLessThan, IsPresent, "
+                "And, Or or Not.",
+                code="bad-choice-rule",
+                rank=RANK_STRUCTURE,
+            )
+            if not found:
+                return
+
+        for name in booleans:
+            self.check_boolean_rule(rule[name], (*path, name), name)
+        if booleans and "Variable" in rule:
+            self.report(
+                (*path, "Variable"),
+                f"A rule combining others with {booleans[0]} takes no 'Variable'.",
+                "move 'Variable' into the nested rules.",
+                code="unexpected-field",
+                rank=RANK_STRUCTURE,
+            )
+
+        if not operators:
+            return
+        if "Variable" not in rule:
+            self.report(
+                path,
+                f"The comparison '{operators[0]}' lacks 'Variable'.",
+                'add "Variable": "$.field" naming the value to compare.',
+                code="missing-field",
+                rank=RANK_STRUCTURE,
+            )
+        else:
+            self.check_variable((*path, "Variable"), rule["Variable"])
+        for operator in operators:
+            self.check_operand(operator, rule[operator], (*path, operator))
+
+    def check_boolean_rule(self, value: Any, path: Path, name: str) -> None:
+        if name == "Not":
+            if not isinstance(value, dict):
+                self.wrong_type(path, value, "one rule object")
+            else:
+                self.check_condition(value, path, top=False)
+            return
+
+        if not isinstance(value, list) or not value:
+            self.wrong_type(path, value, "a non-empty array of rules")
+            return
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                self.check_condition(item, (*path, index), top=False)
+            else:
+                self.wrong_type((*path, index), item, "a rule object")
+
+    def check_operand(self, operator: str, value: Any, path: Path) -> None:
+        kind = aslspec.COMPARISON_OPERATORS[operator]
+        if kind == "path":
+            if not isinstance(value, str):
+                self.wrong_type(path, value, "a reference path string")
+            else:
+                self.check_path(path, value, reference=True)
+        elif kind == "string":
+            if not isinstance(value, str):
+                self.wrong_type(path, value, "a string")
+        elif kind == "number":
+            if not _is_number(value):
+                self.wrong_type(path, value, "a number")
+        elif kind == "boolean":
+            if not isinstance(value, bool):
+                self.wrong_type(path, value, "true or false")
+        elif kind == "timestamp" and not is_timestamp(value):
+            self.report(
+                path,
+                f"'{operator}' must be an RFC 3339 timestamp, got {_describe(value)}.",
+                'write it like "2024-03-14T01:59:00Z".',
+                code="bad-timestamp",
+                at_key=False,
+            )
+
+    def check_wait(
+        self, state: dict[str, Any], path: Path, language: str, scope: dict[str, Any]
+    ) -> None:
+        names = ("Seconds", "Timestamp", "SecondsPath", "TimestampPath")
+        present = [name for name in names if name in state]
+        if not present:
+            self.report(
+                path,
+                f"The Wait state '{path[-1]}' says neither how long nor until when.",
+                "add one of " + _join(names) + ".",
+                code="missing-field",
+                rank=RANK_STRUCTURE,
+            )
+        self.exclusive(state, path, names, "Wait state")
+
+        if "Seconds" in state:
+            self.check_seconds((*path, "Seconds"), state["Seconds"], 0, language)
+        if "Timestamp" in state:
+            value = state["Timestamp"]
+            if not (language == JSONATA and _is_jsonata_string(value)):
+                if not is_timestamp(value):
+                    self.report(
+                        (*path, "Timestamp"),
+                        f"'Timestamp' must be an RFC 3339 timestamp, got "
+                        f"{_describe(value)}.",
+                        'write it like "2024-03-14T01:59:00Z" (date, "T", time and '
+                        '"Z" or an offset).',
+                        code="bad-timestamp",
+                        at_key=False,
+                    )
+            else:
+                self.check_jsonata((*path, "Timestamp"), value)
+        for field in ("SecondsPath", "TimestampPath"):
+            if field in state:
+                self.check_path((*path, field), state[field], reference=True)
+
+    def check_fail(
+        self, state: dict[str, Any], path: Path, language: str, scope: dict[str, Any]
+    ) -> None:
+        self.exclusive(state, path, ("Error", "ErrorPath"), "Fail state")
+        self.exclusive(state, path, ("Cause", "CausePath"), "Fail state")
+        for field in ("Error", "Cause"):
+            if field not in state:
+                continue
+            value = state[field]
+            if not isinstance(value, str):
+                self.wrong_type((*path, field), value, "a string")
+            elif language == JSONATA and _is_jsonata_string(value):
+                self.check_jsonata((*path, field), value)
+        for field in ("ErrorPath", "CausePath"):
+            if field in state:
+                self.check_dynamic_value((*path, field), state[field])
+
+    def check_parallel(
+        self, state: dict[str, Any], path: Path, language: str, scope: dict[str, Any]
+    ) -> None:
+        branches = state.get("Branches")
+        if "Branches" in state:
+            if not isinstance(branches, list) or not branches:
+                self.wrong_type(
+                    (*path, "Branches"), branches, "a non-empty array of state machines"
+                )
+            else:
+                for index, branch in enumerate(branches):
+                    branch_path = (*path, "Branches", index)
+                    if not isinstance(branch, dict):
+                        self.wrong_type(branch_path, branch, "a state machine object")
+                        continue
+                    self.check_machine(
+                        branch, branch_path, aslspec.BRANCH_FIELDS, language, "branch"
+                    )
+        self.check_errors(state, path, language, scope)
+
+    def check_map(
+        self, state: dict[str, Any], path: Path, language: str, scope: dict[str, Any]
+    ) -> None:
+        present: list[str] = [
+            name for name in ("ItemProcessor", "Iterator") if name in state
+        ]
+        if not present:
+            self.report(
+                path,
+                f"The Map state '{path[-1]}' lacks 'ItemProcessor'.",
+                "add 'ItemProcessor' with the StartAt and States run for each item.",
+                code="missing-field",
+                rank=RANK_STRUCTURE,
+            )
+        self.exclusive(state, path, ("ItemProcessor", "Iterator"), "Map state")
+        self.exclusive(state, path, ("ItemSelector", "Parameters"), "Map state")
+
+        mode = "INLINE"
+        for field in present[:1]:
+            processor = state[field]
+            processor_path = (*path, field)
+            if not isinstance(processor, dict):
+                self.wrong_type(processor_path, processor, "a state machine object")
+                continue
+            mode = self.check_processor_config(processor, processor_path)
+            self.check_machine(
+                processor,
+                processor_path,
+                aslspec.PROCESSOR_FIELDS,
+                language,
+                "Map processor",
+            )
+
+        if mode != "DISTRIBUTED":
+            for field in sorted(aslspec.DISTRIBUTED_ONLY_FIELDS & set(state)):
+                self.report(
+                    (*path, field),
+                    f"'{field}' only has an effect on a distributed Map; this Map "
+                    "runs inline.",
+                    'set "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": '
+                    '"STANDARD"} in the ItemProcessor, or remove the field.',
+                    code="distributed-only-field",
+                    severity="warning",
+                )
+
+        if "ItemsPath" in state:
+            self.check_path((*path, "ItemsPath"), state["ItemsPath"], reference=True)
+        if "Items" in state:
+            items = state["Items"]
+            if _is_jsonata_string(items):
+                self.check_jsonata((*path, "Items"), items)
+            elif not isinstance(items, list):
+                self.wrong_type(
+                    (*path, "Items"), items, 'an array or a JSONata "{% ... %}" string'
+                )
+        if "ItemSelector" in state:
+            if language == JSONATA:
+                self.check_jsonata_tree(state["ItemSelector"], (*path, "ItemSelector"))
+            else:
+                self.check_payload(state["ItemSelector"], (*path, "ItemSelector"))
+
+        self.check_map_limits(state, path, language)
+        if "Label" in state:
+            self.check_label(state["Label"], (*path, "Label"))
+        for field, fields in (
+            ("ItemReader", aslspec.ITEM_READER_FIELDS),
+            ("ItemBatcher", aslspec.ITEM_BATCHER_FIELDS),
+            ("ResultWriter", aslspec.RESULT_WRITER_FIELDS),
+        ):
+            if field in state:
+                self.check_map_part(state[field], (*path, field), fields, field)
+        self.check_errors(state, path, language, scope)
+
+    def check_processor_config(self, processor: dict[str, Any], path: Path) -> str:
+        config = processor.get("ProcessorConfig")
+        if config is None:
+            return "INLINE"
+        config_path = (*path, "ProcessorConfig")
+        if not isinstance(config, dict):
+            self.wrong_type(config_path, config, "an object")
+            return "INLINE"
+        self.check_fields(
+            config, config_path, aslspec.PROCESSOR_CONFIG_FIELDS, "ProcessorConfig"
+        )
+
+        mode = config.get("Mode", "INLINE")
+        if mode not in aslspec.PROCESSOR_MODES:
+            self.report(
+                (*config_path, "Mode"),
+                f"'Mode' must be 'INLINE' or 'DISTRIBUTED', got {_describe(mode)}.",
+                did_you_mean(str(mode), aslspec.PROCESSOR_MODES),
+                code="bad-value",
+                at_key=False,
+            )
+            return "INLINE"
+        execution_type = config.get("ExecutionType")
+        if "ExecutionType" in config and (
+            execution_type not in aslspec.PROCESSOR_EXECUTION_TYPES
+        ):
+            self.report(
+                (*config_path, "ExecutionType"),
+                f"'ExecutionType' must be 'STANDARD' or 'EXPRESS', got "
+                f"{_describe(execution_type)}.",
+                did_you_mean(str(execution_type), aslspec.PROCESSOR_EXECUTION_TYPES),
+                code="bad-value",
+                at_key=False,
+            )
+
+        return str(mode)
+
+    def check_map_limits(
+        self, state: dict[str, Any], path: Path, language: str
+    ) -> None:
+        self.exclusive(state, path, ("MaxConcurrency", "MaxConcurrencyPath"), "Map")
+        self.exclusive(
+            state,
+            path,
+            ("ToleratedFailureCount", "ToleratedFailureCountPath"),
+            "Map state",
+        )
+        self.exclusive(
+            state,
+            path,
+            ("ToleratedFailurePercentage", "ToleratedFailurePercentagePath"),
+            "Map state",
+        )
+        for field in ("MaxConcurrency", "ToleratedFailureCount"):
+            if field in state:
+                self.check_seconds((*path, field), state[field], 0, language)
+        if "ToleratedFailurePercentage" in state:
+            value = state["ToleratedFailurePercentage"]
+            if language == JSONATA and _is_jsonata_string(value):
+                self.check_jsonata((*path, "ToleratedFailurePercentage"), value)
+            elif not _is_number(value) or not 0 <= value <= 100:
+                self.report(
+                    (*path, "ToleratedFailurePercentage"),
+                    f"'ToleratedFailurePercentage' must be a number from 0 to 100, "
+                    f"got {_describe(value)}.",
+                    code="bad-value",
+                    at_key=False,
+                )
+        for field in (
+            "MaxConcurrencyPath",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentagePath",
+        ):
+            if field in state:
+                self.check_path((*path, field), state[field], reference=True)
+
+    def check_label(self, label: Any, path: Path) -> None:
+        if not isinstance(label, str):
+            self.wrong_type(path, label, "a string")
+        elif len(label) > aslspec.MAX_LABEL_LENGTH:
+            self.report(
+                path,
+                f"'Label' has {len(label)} characters; AWS allows at most "
+                f"{aslspec.MAX_LABEL_LENGTH}.",
+                "shorten the label.",
+                code="label-too-long",
+                at_key=False,
+            )
+
+    def check_map_part(
+        self, value: Any, path: Path, fields: frozenset[str], what: str
+    ) -> None:
+        if not isinstance(value, dict):
+            self.wrong_type(path, value, "an object")
+            return
+        self.check_fields(value, path, fields, what)
+        if what in ("ItemReader", "ResultWriter") and "Resource" not in value:
+            self.report(
+                path,
+                f"'{what}' lacks the required field 'Resource'.",
+                'add "Resource": "arn:aws:states:::s3:getObject" (or the integration '
+                "you read or write with).",
+                code="missing-field",
+                rank=RANK_STRUCTURE,
+            )
+        if "Parameters" in value:
+            self.check_payload(value["Parameters"], (*path, "Parameters"))
+        config = value.get("ReaderConfig")
+        if isinstance(config, dict):
+            config_path = (*path, "ReaderConfig")
+            self.check_fields(
+                config, config_path, aslspec.READER_CONFIG_FIELDS, "ReaderConfig"
+            )
+            self.exclusive(config, config_path, ("MaxItems", "MaxItemsPath"), "reader")
+            if "MaxItemsPath" in config:
+                self.check_path(
+                    (*config_path, "MaxItemsPath"),
+                    config["MaxItemsPath"],
+                    reference=True,
+                )
+        elif "ReaderConfig" in value:
+            self.wrong_type((*path, "ReaderConfig"), config, "an object")
+
+    # ----------------------------------------------------------------- errors
+
+    def check_errors(
+        self, state: dict[str, Any], path: Path, language: str, scope: dict[str, Any]
+    ) -> None:
+        """Check ``Retry`` and ``Catch`` of a Task, Parallel or Map state."""
+        for field in ("Retry", "Catch"):
+            if field not in state:
+                continue
+            handlers = state[field]
+            handlers_path = (*path, field)
+            if not isinstance(handlers, list):
+                self.wrong_type(handlers_path, handlers, "an array")
+                continue
+            for index, handler in enumerate(handlers):
+                handler_path = (*handlers_path, index)
+                if not isinstance(handler, dict):
+                    self.wrong_type(handler_path, handler, "an object")
+                    continue
+                last = index == len(handlers) - 1
+                if field == "Retry":
+                    self.check_retrier(handler, handler_path, last)
+                else:
+                    self.check_catcher(handler, handler_path, last, language, scope)
+
+    def check_error_equals(
+        self, handler: dict[str, Any], path: Path, last: bool, what: str
+    ) -> None:
+        errors = handler.get("ErrorEquals")
+        errors_path = (*path, "ErrorEquals")
+        if "ErrorEquals" not in handler:
+            self.report(
+                path,
+                f"A {what} lacks 'ErrorEquals'.",
+                'add "ErrorEquals": ["States.ALL"] or the error names to match.',
+                code="missing-field",
+                rank=RANK_STRUCTURE,
+            )
+            return
+        if not isinstance(errors, list) or not errors:
+            self.wrong_type(errors_path, errors, "a non-empty array of error names")
+            return
+
+        for index, error in enumerate(errors):
+            if not isinstance(error, str):
+                self.wrong_type((*errors_path, index), error, "an error name string")
+        if aslspec.ALL_ERRORS in errors:
+            if len(errors) > 1:
+                self.report(
+                    errors_path,
+                    f"'States.ALL' must be the only error name of its {what}, got "
+                    f"{_describe(errors)}.",
+                    "move the other names to a separate, earlier " + what + ".",
+                    code="states-all-not-alone",
+                    at_key=False,
+                )
+            if not last:
+                self.report(
+                    errors_path,
+                    f"A {what} matching 'States.ALL' must be the last one.",
+                    f"move this {what} to the end of the list.",
+                    code="states-all-not-last",
+                    at_key=False,
+                )
+
+    def check_retrier(self, retrier: dict[str, Any], path: Path, last: bool) -> None:
+        self.check_fields(retrier, path, aslspec.RETRIER_FIELDS.both, "retrier")
+        self.check_error_equals(retrier, path, last, "retrier")
+
+        limits = (
+            ("IntervalSeconds", 1, aslspec.MAX_SECONDS),
+            ("MaxAttempts", 0, aslspec.MAX_SECONDS),
+            ("MaxDelaySeconds", 1, aslspec.MAX_RETRY_DELAY_SECONDS),
+        )
+        for field, low, high in limits:
+            if field in retrier:
+                value = retrier[field]
+                if not _is_integer(value) or not low <= value <= high:
+                    self.report(
+                        (*path, field),
+                        f"'{field}' must be an integer from {low} to {high}, got "
+                        f"{_describe(value)}.",
+                        code="bad-value",
+                        at_key=False,
+                    )
+        if "BackoffRate" in retrier:
+            rate = retrier["BackoffRate"]
+            if not _is_number(rate) or rate < 1.0:
+                self.report(
+                    (*path, "BackoffRate"),
+                    f"'BackoffRate' must be a number of at least 1.0, got "
+                    f"{_describe(rate)}.",
+                    "use 1.0 for a constant interval, 2.0 to double it each time.",
+                    code="bad-value",
+                    at_key=False,
+                )
+        if "JitterStrategy" in retrier:
+            jitter = retrier["JitterStrategy"]
+            if jitter not in aslspec.JITTER_STRATEGIES:
+                self.report(
+                    (*path, "JitterStrategy"),
+                    f"'JitterStrategy' must be 'FULL' or 'NONE', got "
+                    f"{_describe(jitter)}.",
+                    did_you_mean(str(jitter), aslspec.JITTER_STRATEGIES),
+                    code="bad-value",
+                    at_key=False,
+                )
+
+    def check_catcher(
+        self,
+        catcher: dict[str, Any],
+        path: Path,
+        last: bool,
+        language: str,
+        scope: dict[str, Any],
+    ) -> None:
+        spec = aslspec.CATCHER_FIELDS
+        self.check_fields(
+            catcher,
+            path,
+            spec.allowed(language),
+            "catcher",
+            other_language=spec.other_language(language),
+            language=language,
+        )
+        self.check_error_equals(catcher, path, last, "catcher")
+        if "Next" in catcher:
+            self.check_target((*path, "Next"), catcher["Next"], scope)
+        else:
+            self.report(
+                path,
+                "A catcher lacks 'Next'.",
+                "add 'Next' naming the state that handles the error.",
+                code="missing-field",
+                rank=RANK_STRUCTURE,
+            )
+        if language == JSONPATH and catcher.get("ResultPath") is not None:
+            self.check_path(
+                (*path, "ResultPath"), catcher["ResultPath"], reference=True
+            )
+        if language == JSONATA and "Output" in catcher:
+            self.check_jsonata_tree(catcher["Output"], (*path, "Output"))
+        if "Assign" in catcher:
+            self.check_assign(catcher["Assign"], (*path, "Assign"), language)
+
+    # ----------------------------------------------------------------- values
+
+    def check_seconds(self, path: Path, value: Any, low: int, language: str) -> None:
+        """Check a count of seconds (or items): an integer, or JSONata in JSONata."""
+        if language == JSONATA and _is_jsonata_string(value):
+            self.check_jsonata(path, value)
+            return
+        if not _is_integer(value) or not low <= value <= aslspec.MAX_SECONDS:
+            self.report(
+                path,
+                f"'{path[-1]}' must be an integer from {low} to "
+                f"{aslspec.MAX_SECONDS}, got {_describe(value)}.",
+                code="bad-value",
+                at_key=False,
+            )
+
+    def check_assign(self, assign: Any, path: Path, language: str) -> None:
+        if not isinstance(assign, dict):
+            self.wrong_type(path, assign, "an object of variable names to values")
+            return
+        for key in assign:
+            name = key[:-2] if language == JSONPATH and key.endswith(".$") else key
+            if not _VARIABLE_NAME.match(name) or len(name) > _MAX_VARIABLE_NAME_LENGTH:
+                self.report(
+                    (*path, key),
+                    f"'{name}' is not a valid variable name.",
+                    "start with a letter or '_', then use letters, digits and '_' "
+                    f"(at most {_MAX_VARIABLE_NAME_LENGTH} characters).",
+                    code="bad-variable-name",
+                )
+            elif language == JSONATA and name == "states":
+                self.report(
+                    (*path, key),
+                    "'states' is reserved for $states and cannot be assigned.",
+                    "choose another variable name.",
+                    code="bad-variable-name",
+                )
+        if language == JSONATA:
+            self.check_jsonata_tree(assign, path)
+        else:
+            self.check_payload(assign, path)
+
+    # ----------------------------------------------------------------- expressions
+
+    def check_path(self, path: Path, value: Any, *, reference: bool) -> None:
+        """Check a JSONPath field (a reference path when ``reference``)."""
+        if not isinstance(value, str):
+            self.wrong_type(path, value, 'a path string such as "$.field"')
+            return
+        if not value.startswith("$"):
+            self.report(
+                path,
+                f"'{path[-1]}' must be a JSONPath starting with '$', got "
+                f"{_describe(value)}.",
+                'write "$.field", "$$.Execution.Id" or "$variable.field".',
+                code="bad-path",
+                rank=RANK_EXPRESSION,
+                at_key=False,
+            )
+
+    def check_variable(self, path: Path, value: Any) -> None:
+        """Check the ``Variable`` of a JSONPath comparison."""
+        self.check_path(path, value, reference=False)
+
+    def check_dynamic_value(self, path: Path, value: Any) -> None:
+        """Check a value that may be a path or an intrinsic (ErrorPath, RoleArn.$)."""
+        if not isinstance(value, str):
+            self.wrong_type(path, value, "a path or an intrinsic function call")
+
+    def check_payload(self, template: Any, path: Path) -> None:
+        """Check a JSONPath payload template (Parameters, ResultSelector, ...)."""
+
+    def check_arguments(self, arguments: Any, path: Path) -> None:
+        """Check JSONata ``Arguments``: an object, or one JSONata expression."""
+        if isinstance(arguments, str) and not _is_jsonata_string(arguments):
+            self.wrong_type(path, arguments, 'an object or a "{% ... %}" expression')
+            return
+        self.check_jsonata_tree(arguments, path)
+
+    def check_jsonata_tree(self, value: Any, path: Path) -> None:
+        """Check every ``{% ... %}`` string inside a JSONata-mode value."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self.check_jsonata_tree(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self.check_jsonata_tree(item, (*path, index))
+        elif isinstance(value, str) and _is_jsonata_string(value):
+            self.check_jsonata(path, value)
+
+    def check_jsonata(self, path: Path, value: str) -> None:
+        """Check the syntax of one ``{% ... %}`` JSONata expression."""
+
+
+def _targets(state: Any) -> list[str]:
+    """Return the names a state can move to (Next, Default, rules, catchers)."""
+    if not isinstance(state, dict):
+        return []
+    targets: list[Any] = [state.get("Next"), state.get("Default")]
+    choices = state.get("Choices")
+    if isinstance(choices, list):
+        targets.extend(rule.get("Next") for rule in choices if isinstance(rule, dict))
+    catchers = state.get("Catch")
+    if isinstance(catchers, list):
+        targets.extend(c.get("Next") for c in catchers if isinstance(c, dict))
+
+    return [target for target in targets if isinstance(target, str)]
+
+
+def _is_terminal(state: Any) -> bool:
+    if not isinstance(state, dict):
+        return True
+    return state.get("Type") in ("Succeed", "Fail") or state.get("End") is True
+
+
+def _join(names: Sequence[str]) -> str:
+    quoted = [f"'{name}'" for name in names]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+_LANGUAGE_HINTS = {
+    "Parameters": "use 'Arguments' in JSONata.",
+    "ResultSelector": "use 'Output' in JSONata.",
+    "ResultPath": "use 'Output' or 'Assign' in JSONata.",
+    "InputPath": "reach the input as $states.input in JSONata expressions.",
+    "OutputPath": "use 'Output' in JSONata.",
+    "Result": "use 'Output' in JSONata.",
+    "ItemsPath": "use 'Items' in JSONata.",
+    "Arguments": 'use \'Parameters\' in JSONPath, or set "QueryLanguage": "JSONata".',
+    "Output": "use 'OutputPath'/'ResultSelector' in JSONPath, or set "
+    '"QueryLanguage": "JSONata".',
+    "Items": 'use \'ItemsPath\' in JSONPath, or set "QueryLanguage": "JSONata".',
+    "Condition": "use 'Variable' and a comparison operator in JSONPath, or set "
+    '"QueryLanguage": "JSONata".',
+    "Variable": 'write the comparison as "Condition": "{% ... %}" in JSONata.',
+}
+
+
+def _language_hint(field: str, language: str) -> str:
+    hint = _LANGUAGE_HINTS.get(field)
+    if hint:
+        return hint
+    if language == JSONATA:
+        return "JSONata states compute values with {% ... %} expressions instead."
+    return 'set "QueryLanguage": "JSONata" on the state to use it.'
