@@ -22,6 +22,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from coworks.asl.errors import IntrinsicSyntaxError, PathSyntaxError
+from coworks.asl.intrinsics import parse_intrinsic
+from coworks.asl.jsonpath import Path as JsonPath
+from coworks.asl.jsonpath import parse_path
 from coworks.biz import aslspec
 from coworks.biz.aslspec import JSONATA, JSONPATH
 from coworks.document import Document, did_you_mean, load_document
@@ -44,7 +48,6 @@ Path = tuple[PathPart, ...]
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 )
-_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_VARIABLE_NAME_LENGTH = 80
 
 
@@ -298,10 +301,18 @@ class _Linter:
 
         if not isinstance(states, dict):
             return
+        broken = self.count("missing-transition")
         for name, state in states.items():
             self.check_state(name, state, (*path, "States", name), language, states)
 
-        self.check_graph(states, start, path, what)
+        # A state without a transition already has its error; the states after it
+        # would all be reported unreachable, which is noise.
+        if self.count("missing-transition") == broken:
+            self.check_graph(states, start, path, what)
+
+    def count(self, code: str) -> int:
+        """Return how many problems with ``code`` were found so far."""
+        return sum(1 for problem in self.problems if problem.code == code)
 
     def check_graph(
         self, states: dict[str, Any], start: str | None, path: Path, what: str
@@ -586,7 +597,12 @@ class _Linter:
             if field in state and state[field] is not None:
                 self.check_path((*path, field), state[field], reference=False)
         if "ResultPath" in state and state["ResultPath"] is not None:
-            self.check_path((*path, "ResultPath"), state["ResultPath"], reference=True)
+            self.check_path(
+                (*path, "ResultPath"),
+                state["ResultPath"],
+                reference=True,
+                on_input=True,
+            )
         for field in ("Parameters", "ResultSelector"):
             if field in state:
                 self.check_payload(state[field], (*path, field))
@@ -660,7 +676,17 @@ class _Linter:
         if not isinstance(credentials, dict):
             self.wrong_type(path, credentials, 'an object with "RoleArn"')
             return
-        self.check_fields(credentials, path, aslspec.CREDENTIALS_FIELDS, "Credentials")
+        for key in credentials:
+            if key not in aslspec.CREDENTIALS_FIELDS:
+                # AWS documents RoleArn alone; whether it refuses other keys is not
+                # recorded, so they only draw a warning.
+                self.report(
+                    (*path, key),
+                    f"'Credentials' takes only 'RoleArn', got '{key}'.",
+                    did_you_mean(str(key), ["RoleArn"]) or "remove it.",
+                    code="unknown-field",
+                    severity="warning",
+                )
         if not any(field in credentials for field in aslspec.CREDENTIALS_FIELDS):
             self.report(
                 path,
@@ -1248,7 +1274,10 @@ class _Linter:
             )
         if language == JSONPATH and catcher.get("ResultPath") is not None:
             self.check_path(
-                (*path, "ResultPath"), catcher["ResultPath"], reference=True
+                (*path, "ResultPath"),
+                catcher["ResultPath"],
+                reference=True,
+                on_input=True,
             )
         if language == JSONATA and "Output" in catcher:
             self.check_jsonata_tree(catcher["Output"], (*path, "Output"))
@@ -1277,7 +1306,7 @@ class _Linter:
             return
         for key in assign:
             name = key[:-2] if language == JSONPATH and key.endswith(".$") else key
-            if not _VARIABLE_NAME.match(name) or len(name) > _MAX_VARIABLE_NAME_LENGTH:
+            if not name.isidentifier() or len(name) > _MAX_VARIABLE_NAME_LENGTH:
                 self.report(
                     (*path, key),
                     f"'{name}' is not a valid variable name.",
@@ -1299,11 +1328,45 @@ class _Linter:
 
     # ----------------------------------------------------------------- expressions
 
-    def check_path(self, path: Path, value: Any, *, reference: bool) -> None:
-        """Check a JSONPath field (a reference path when ``reference``)."""
+    def check_path(
+        self, path: Path, value: Any, *, reference: bool, on_input: bool = False
+    ) -> None:
+        """Check a JSONPath field.
+
+        A reference path (``reference``) names one node: names and indexes only, no
+        filter, wildcard or function. ``on_input`` further requires it to start at
+        ``$`` (``ResultPath`` writes into the state's input).
+        """
         if not isinstance(value, str):
             self.wrong_type(path, value, 'a path string such as "$.field"')
             return
+        parsed = self.parse_path(path, value)
+        if parsed is None:
+            return
+
+        if on_input and not parsed.is_reference:
+            self.report(
+                path,
+                f"'{path[-1]}' must be a reference path on the state's input, got "
+                f"{_describe(value)}.",
+                'use names and indexes from "$", like "$.result" or "$.items[0]".',
+                code="not-a-reference-path",
+                rank=RANK_EXPRESSION,
+                at_key=False,
+            )
+        elif reference and (not parsed.is_definite or parsed.function is not None):
+            self.report(
+                path,
+                f"'{path[-1]}' must be a reference path naming one value, got "
+                f"{_describe(value)}.",
+                "use names and indexes only (no filter, wildcard, slice or function).",
+                code="not-a-reference-path",
+                rank=RANK_EXPRESSION,
+                at_key=False,
+            )
+
+    def parse_path(self, path: Path, value: str) -> JsonPath | None:
+        """Parse a JSONPath, reporting its syntax error; ``None`` when it fails."""
         if not value.startswith("$"):
             self.report(
                 path,
@@ -1314,18 +1377,72 @@ class _Linter:
                 rank=RANK_EXPRESSION,
                 at_key=False,
             )
+            return None
+        try:
+            return parse_path(value)
+        except PathSyntaxError as err:
+            self.report(
+                path,
+                f"The path {_describe(value)} does not parse: {err.message}",
+                _caret_hint(value, err.position),
+                code="bad-path",
+                rank=RANK_EXPRESSION,
+                at_key=False,
+            )
+            return None
 
     def check_variable(self, path: Path, value: Any) -> None:
         """Check the ``Variable`` of a JSONPath comparison."""
-        self.check_path(path, value, reference=False)
+        if not isinstance(value, str):
+            self.wrong_type(path, value, 'a path string such as "$.field"')
+        else:
+            self.parse_path(path, value)
 
     def check_dynamic_value(self, path: Path, value: Any) -> None:
-        """Check a value that may be a path or an intrinsic (ErrorPath, RoleArn.$)."""
+        """Check a value that may be a path or an intrinsic (``.$`` keys, ErrorPath)."""
         if not isinstance(value, str):
             self.wrong_type(path, value, "a path or an intrinsic function call")
+        elif value.startswith("States."):
+            self.check_intrinsic(path, value)
+        elif value.startswith("$"):
+            self.parse_path(path, value)
+        else:
+            self.report(
+                path,
+                f"'{path[-1]}' must be a JSONPath or an intrinsic function call, got "
+                f"{_describe(value)}.",
+                'write "$.field" or "States.Format(\'{}\', $.field)"; drop the '
+                "'.$' suffix of the key to pass the text as it is.",
+                code="bad-dynamic-value",
+                rank=RANK_EXPRESSION,
+                at_key=False,
+            )
+
+    def check_intrinsic(self, path: Path, value: str) -> None:
+        try:
+            parse_intrinsic(value)
+        except (IntrinsicSyntaxError, PathSyntaxError) as err:
+            self.report(
+                path,
+                f"The intrinsic function call {_describe(value)} is invalid: "
+                f"{err.message}",
+                _caret_hint(value, err.position),
+                code="bad-intrinsic",
+                rank=RANK_EXPRESSION,
+                at_key=False,
+            )
 
     def check_payload(self, template: Any, path: Path) -> None:
         """Check a JSONPath payload template (Parameters, ResultSelector, ...)."""
+        if isinstance(template, dict):
+            for key, value in template.items():
+                if isinstance(key, str) and key.endswith(".$"):
+                    self.check_dynamic_value((*path, key), value)
+                else:
+                    self.check_payload(value, (*path, key))
+        elif isinstance(template, list):
+            for index, item in enumerate(template):
+                self.check_payload(item, (*path, index))
 
     def check_arguments(self, arguments: Any, path: Path) -> None:
         """Check JSONata ``Arguments``: an object, or one JSONata expression."""
@@ -1368,6 +1485,12 @@ def _is_terminal(state: Any) -> bool:
     if not isinstance(state, dict):
         return True
     return state.get("Type") in ("Succeed", "Fail") or state.get("End") is True
+
+
+def _caret_hint(text: str, position: int) -> str:
+    """Return the expression with a caret under ``position``, as a hint."""
+    position = max(0, min(position, len(text)))
+    return f"near the caret: {text[:position]}>>>{text[position:]}"
 
 
 def _join(names: Sequence[str]) -> str:
