@@ -16,7 +16,11 @@ import click
 from coworks.errors import CoworksError
 
 #: Command name -> "module:attribute" of its ``click.Command``.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "new": "coworks.commands:new",
+    "routes": "coworks.commands:routes",
+    "run": "coworks.commands:run",
+}
 
 
 class LazyGroup(click.Group):

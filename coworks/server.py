@@ -17,6 +17,7 @@ the GIL while waiting on sockets.
 from __future__ import annotations
 
 import http
+import importlib
 import json
 import logging
 import re
@@ -40,6 +41,8 @@ from coworks.errors import (
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from coworks.project import Project
+
 logger = logging.getLogger(__name__)
 
 #: API Gateway refuses payloads above 10 MB; ``cws run`` does the same by default.
@@ -49,6 +52,12 @@ MAX_BODY_SIZE = 10 * 1024 * 1024
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 Hook = Callable[[], None]
+
+#: Parts that :func:`build_site` adds after the services, as name -> "module:function";
+#: each function is called as ``function(site, project, stage)`` and may mount apps,
+#: route an ``X-Amz-Target`` prefix and register start-up and shut-down hooks. A part
+#: whose module is not installed is skipped. Register a part with one line here.
+SITE_PARTS: dict[str, str] = {}
 
 
 class Response(Protocol):
@@ -430,6 +439,46 @@ def _call_mounted(
     inner["PATH_INFO"] = raw_path[len(name) + 1 :]
 
     return app(inner, start_response)
+
+
+def build_site(project: Project, stage: str = "dev", **options: Any) -> Site:
+    """Return a project's site: its services, then each part of :data:`SITE_PARTS`.
+
+    Args:
+        project: the loaded project.
+        stage: the stage to serve.
+        options: passed to :class:`Site` (``max_body_size``, ``invoke``).
+
+    Returns:
+        The site, ready to be served by a :class:`Server`.
+
+    Raises:
+        ConfigError: a part's function does not exist, or two names clash.
+        ProblemsError: a service cannot be imported.
+    """
+    project.stage(stage)
+    site = Site(stage=stage, **options)
+    for name, service in project.services().items():
+        site.add_service(name, service, source=project.targets[name])
+
+    for part, target in SITE_PARTS.items():
+        module_name, _, attribute = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name is None or not module_name.startswith(err.name):
+                raise
+            logger.debug("site part %s skipped: %s is not installed", part, err.name)
+            continue
+        attach = getattr(module, attribute, None)
+        if attach is None:
+            raise ConfigError(
+                f"The site part {part!r} names {target!r}, but {module_name} has no "
+                f"{attribute!r}: fix SITE_PARTS in coworks/server.py."
+            )
+        attach(site, project, stage)
+
+    return site
 
 
 class Server:
