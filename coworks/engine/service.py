@@ -1,0 +1,1480 @@
+"""The durable engine: AWS Step Functions' operations over the interpreter and SQLite.
+
+An :class:`Engine` owns a :class:`~coworks.engine.store.Store` and one event-loop
+thread. Each execution is an asyncio task on that loop running
+:func:`~coworks.engine.interpreter.run_execution`; thousands of executions waiting on
+a timer or a task token cost a coroutine each, not a thread. Task handlers run in a
+small thread pool.
+
+Durability: the interpreter reports a checkpoint before each top-level state; the
+engine commits the events gathered since the previous one together with that
+checkpoint before the state runs, so no side effect follows a transition that is not
+on disk. Events between checkpoints are committed in groups every few milliseconds.
+When an engine opens a database holding RUNNING executions it resumes each from its
+last checkpoint; a Wait state resumes with the time it had left, and a task waiting
+for a token keeps accepting the token it handed out.
+
+The operations are snake_case methods taking and returning boto3-shaped dicts
+(``start_execution(stateMachineArn=..., input=...)``); refusals raise
+:class:`~coworks.errors.EngineError` carrying AWS's error name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import concurrent.futures
+import contextvars
+import datetime as dt
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from coworks.engine.clock import Clock, RealClock
+from coworks.engine.interpreter import (
+    Checkpoint,
+    ExecutionContext,
+    Outcome,
+    run_execution,
+)
+from coworks.engine.store import ExecutionRecord, StateMachineRecord, Store
+from coworks.engine.tasks import (
+    Callbacks,
+    Handler,
+    HandlerDispatcher,
+    TaskDispatcher,
+    TaskRequest,
+)
+from coworks.errors import EngineError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "MAX_PAYLOAD_BYTES", "Engine"]
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "000000000000"
+
+#: AWS's limit on an execution's input, a task's output and a definition's events.
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+#: How long events wait in memory before a grouped commit, in seconds.
+FLUSH_DELAY = 0.005
+
+#: Characters AWS refuses in state machine and execution names.
+_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+
+_STOPPED = ("FAILED", "TIMED_OUT", "ABORTED")
+
+#: The execution whose coroutine is running (set in each execution's task).
+_current: contextvars.ContextVar[_Live | None] = contextvars.ContextVar(
+    "coworks_engine_execution", default=None
+)
+
+T = TypeVar("T")
+
+DispatcherFactory = Callable[[ExecutionContext], TaskDispatcher]
+
+
+@dataclass
+class _Live:
+    """An execution running on the loop, with the events not on disk yet."""
+
+    record: ExecutionRecord
+    definition: dict[str, Any]
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    last_event_id: int = 0
+    task: asyncio.Task[None] | None = None
+    stop_request: tuple[str | None, str | None] | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    #: Tokens handed out before a restart, by task key, not bound to a new wait yet.
+    old_tokens: dict[str, str] = field(default_factory=dict)
+
+
+class Engine:
+    """The embedded Step Functions service: state machines, executions, history.
+
+    Args:
+        path: The SQLite database file, or ``":memory:"`` (nothing survives
+            :meth:`close`).
+        handlers: Task handlers by Lambda function name or resource ARN, for the
+            default :class:`~coworks.engine.tasks.HandlerDispatcher`.
+        mocks: A Step Functions Local mock configuration for that dispatcher.
+        dispatcher_factory: Builds the dispatcher of each execution instead
+            (replaces ``handlers`` and ``mocks``).
+        clock: Where time comes from; :class:`~coworks.engine.clock.RealClock` by
+            default.
+        region: The region written in ARNs.
+        account: The account id written in ARNs.
+        task_workers: Threads running task handlers.
+        resume: Resume the RUNNING executions found in the database at start.
+        synchronous: SQLite's ``synchronous`` pragma (see
+            :class:`~coworks.engine.store.Store`).
+
+    Raises:
+        EngineError: the database cannot be opened.
+    """
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        handlers: Mapping[str, Handler] | None = None,
+        mocks: Mapping[str, Any] | str | Path | None = None,
+        dispatcher_factory: DispatcherFactory | None = None,
+        clock: Clock | None = None,
+        region: str = DEFAULT_REGION,
+        account: str = DEFAULT_ACCOUNT,
+        task_workers: int = 8,
+        resume: bool = True,
+        synchronous: str = "NORMAL",
+    ) -> None:
+        self.store = Store(path, synchronous=synchronous)
+        self.clock: Clock = clock or RealClock()
+        self.region = region
+        self.account = account
+        self.callbacks = Callbacks()
+        self.handlers: dict[str, Handler] = dict(handlers or {})
+        self._mocks = mocks
+        self._dispatcher_factory = dispatcher_factory
+
+        self._live: dict[str, _Live] = {}
+        self._lock = threading.RLock()
+        self._aliases: dict[str, str] = {}
+        self._parked: dict[str, tuple[str, Any]] = {}
+        self._flush_scheduled = False
+        self._closed = False
+
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=task_workers, thread_name_prefix="coworks-task"
+        )
+        self._loop = asyncio.new_event_loop()
+        self._loop.set_default_executor(self._executor)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="coworks-engine", daemon=True
+        )
+        self._thread.start()
+
+        if resume:
+            self.resume_running()
+
+    # Life cycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the loop, keeping RUNNING executions RUNNING for the next start.
+
+        Events not committed yet are written first; executions are cancelled
+        without being marked ABORTED, so a later engine on the same database
+        resumes them.
+        """
+        if self._closed:
+            return
+        self._closed = True
+
+        async def shutdown() -> None:
+            tasks = [live.task for live in self._live.values() if live.task]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._flush_all()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._loop.close()
+            self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def resume_running(self) -> list[str]:
+        """Resume every execution the database holds as RUNNING but nobody runs.
+
+        Returns:
+            The ARNs of the resumed executions.
+        """
+        resumed = []
+        for record in self.store.running_executions():
+            if record.arn in self._live:
+                continue
+            logger.debug("resuming execution %s", record.arn)
+            self._launch(record, resume=True)
+            resumed.append(record.arn)
+
+        return resumed
+
+    def wait(self, execution_arn: str, timeout: float | None = None) -> str:
+        """Block until an execution is no longer running and return its status.
+
+        Args:
+            execution_arn: The execution.
+            timeout: The most seconds to wait.
+
+        Raises:
+            EngineError: ``ExecutionDoesNotExist``, or ``Timeout`` when it is still
+                running after ``timeout``.
+        """
+        live = self._live.get(execution_arn)
+        if live is not None and not live.done.wait(timeout):
+            raise EngineError(
+                "Timeout",
+                f"Execution {execution_arn!r} is still running after {timeout} s: "
+                "wait longer or stop it.",
+            )
+
+        return self._execution(execution_arn).status
+
+    # State machines ---------------------------------------------------------------
+
+    def create_state_machine(
+        self,
+        *,
+        name: str,
+        definition: str,
+        roleArn: str,
+        type: str = "STANDARD",
+        loggingConfiguration: dict[str, Any] | None = None,
+        tracingConfiguration: dict[str, Any] | None = None,
+        tags: list[dict[str, str]] | None = None,
+        publish: bool = False,
+        **unsupported: Any,
+    ) -> dict[str, Any]:
+        """Create a state machine (``CreateStateMachine``).
+
+        Raises:
+            EngineError: ``InvalidName``, ``InvalidArn``, ``InvalidDefinition``,
+                ``StateMachineTypeNotSupported`` or ``StateMachineAlreadyExists``.
+        """
+        _refuse_unsupported("CreateStateMachine", unsupported, publish)
+        _check_name(name, "state machine")
+        _check_role(roleArn)
+        if type not in ("STANDARD", "EXPRESS"):
+            raise EngineError(
+                "StateMachineTypeNotSupported",
+                f"State machine type {type!r} is not supported: use STANDARD or "
+                "EXPRESS.",
+            )
+        _parse_definition(definition, type)
+
+        now = time.time()
+        record = StateMachineRecord(
+            arn=self._arn("stateMachine", name),
+            name=name,
+            type=type,
+            definition=definition,
+            role_arn=roleArn,
+            description="",
+            settings={
+                "loggingConfiguration": loggingConfiguration or {"level": "OFF"},
+                "tracingConfiguration": tracingConfiguration or {"enabled": False},
+                "tags": tags or [],
+            },
+            created=now,
+            updated=None,
+            revision=1,
+        )
+        if not self.store.insert_state_machine(record):
+            existing = self._find_state_machine_by_name(name)
+            if (
+                existing is not None
+                and existing.definition == definition
+                and existing.role_arn == roleArn
+                and existing.type == type
+            ):
+                # AWS answers an identical create with the existing machine.
+                return {
+                    "stateMachineArn": existing.arn,
+                    "creationDate": _date(existing.created),
+                }
+            raise EngineError(
+                "StateMachineAlreadyExists",
+                f"State Machine Already Exists: {record.arn!r}. Pick another name, "
+                "or update the existing one with UpdateStateMachine.",
+            )
+        logger.debug("created state machine %s", record.arn)
+
+        return {"stateMachineArn": record.arn, "creationDate": _date(now)}
+
+    def update_state_machine(
+        self,
+        *,
+        stateMachineArn: str,
+        definition: str | None = None,
+        roleArn: str | None = None,
+        loggingConfiguration: dict[str, Any] | None = None,
+        tracingConfiguration: dict[str, Any] | None = None,
+        publish: bool = False,
+        **unsupported: Any,
+    ) -> dict[str, Any]:
+        """Change a state machine's definition, role or settings.
+
+        Running executions keep the definition they started with, as on AWS.
+
+        Raises:
+            EngineError: ``StateMachineDoesNotExist``, ``InvalidDefinition``,
+                ``InvalidArn`` or ``MissingRequiredParameter``.
+        """
+        _refuse_unsupported("UpdateStateMachine", unsupported, publish)
+        record = self._state_machine(stateMachineArn)
+        if (
+            definition is None
+            and roleArn is None
+            and loggingConfiguration is None
+            and tracingConfiguration is None
+        ):
+            raise EngineError(
+                "MissingRequiredParameter",
+                "UpdateStateMachine needs at least one of definition, roleArn, "
+                "loggingConfiguration or tracingConfiguration.",
+            )
+        if definition is not None:
+            _parse_definition(definition, record.type)
+            record.definition = definition
+        if roleArn is not None:
+            _check_role(roleArn)
+            record.role_arn = roleArn
+        if loggingConfiguration is not None:
+            record.settings["loggingConfiguration"] = loggingConfiguration
+        if tracingConfiguration is not None:
+            record.settings["tracingConfiguration"] = tracingConfiguration
+        record.updated = time.time()
+        record.revision += 1
+        self.store.update_state_machine(record)
+
+        return {
+            "updateDate": _date(record.updated),
+            "revisionId": str(record.revision),
+        }
+
+    def describe_state_machine(
+        self, *, stateMachineArn: str, **_: Any
+    ) -> dict[str, Any]:
+        """Describe a state machine (``DescribeStateMachine``).
+
+        Raises:
+            EngineError: ``StateMachineDoesNotExist`` or ``InvalidArn``.
+        """
+        record = self._state_machine(stateMachineArn)
+
+        return _describe_machine(record)
+
+    def describe_state_machine_for_execution(
+        self, *, executionArn: str, **_: Any
+    ) -> dict[str, Any]:
+        """Describe the definition an execution runs with.
+
+        Raises:
+            EngineError: ``ExecutionDoesNotExist`` or ``InvalidArn``.
+        """
+        execution = self._execution(executionArn)
+        machine = self.store.get_state_machine(execution.state_machine_arn)
+        description = {
+            "stateMachineArn": execution.state_machine_arn,
+            "name": execution.state_machine_arn.rsplit(":", 1)[-1],
+            "definition": execution.definition,
+            "roleArn": execution.role_arn,
+            "updateDate": _date(
+                (machine.updated or machine.created)
+                if machine
+                else execution.start_date
+            ),
+        }
+        if machine is not None:
+            description["loggingConfiguration"] = machine.settings.get(
+                "loggingConfiguration", {"level": "OFF"}
+            )
+            description["tracingConfiguration"] = machine.settings.get(
+                "tracingConfiguration", {"enabled": False}
+            )
+
+        return description
+
+    def list_state_machines(
+        self, *, maxResults: int = 0, nextToken: str | None = None
+    ) -> dict[str, Any]:
+        """List state machines, oldest first, paginated.
+
+        Raises:
+            EngineError: ``InvalidToken``.
+        """
+        start = _token_value(nextToken, "offset") if nextToken else 0
+        limit = _page_size(maxResults)
+        machines = self.store.list_state_machines()
+        page = machines[start : start + limit]
+
+        response: dict[str, Any] = {
+            "stateMachines": [
+                {
+                    "stateMachineArn": machine.arn,
+                    "name": machine.name,
+                    "type": machine.type,
+                    "creationDate": _date(machine.created),
+                }
+                for machine in page
+            ]
+        }
+        if start + limit < len(machines):
+            response["nextToken"] = _token({"offset": start + limit})
+
+        return response
+
+    def delete_state_machine(self, *, stateMachineArn: str) -> dict[str, Any]:
+        """Delete a state machine; its executions stay readable.
+
+        Deleting a state machine that does not exist succeeds, as on AWS.
+
+        Raises:
+            EngineError: ``InvalidArn``.
+        """
+        _parse_arn(stateMachineArn, "stateMachine")
+        self.store.delete_state_machine(stateMachineArn)
+
+        return {}
+
+    def validate_state_machine_definition(
+        self,
+        *,
+        definition: str,
+        type: str = "STANDARD",
+        severity: str = "ERROR",
+        maxResults: int = 0,
+    ) -> dict[str, Any]:
+        """Check a definition without creating anything.
+
+        Returns:
+            ``{"result": "OK" | "FAIL", "diagnostics": [...], "truncated": bool}``
+            with each diagnostic's ``severity``, ``code``, ``message`` and
+            ``location`` (a JSON pointer into the definition).
+        """
+        diagnostics = _diagnose(definition, type)
+        wanted = {"ERROR"} if severity == "ERROR" else {"ERROR", "WARNING"}
+        shown = [d for d in diagnostics if d["severity"] in wanted]
+        limit = maxResults or 100
+
+        return {
+            "result": "FAIL" if any(d["severity"] == "ERROR" for d in shown) else "OK",
+            "diagnostics": shown[:limit],
+            "truncated": len(shown) > limit,
+        }
+
+    # Executions -------------------------------------------------------------------
+
+    def start_execution(
+        self,
+        *,
+        stateMachineArn: str,
+        name: str | None = None,
+        input: str | None = None,
+        traceHeader: str | None = None,
+    ) -> dict[str, Any]:
+        """Start an execution (``StartExecution``).
+
+        Starting again with the name of a running execution and the same input
+        returns that execution, as on AWS; any other reuse of a name is refused.
+
+        Raises:
+            EngineError: ``StateMachineDoesNotExist``, ``InvalidArn``,
+                ``InvalidName``, ``InvalidExecutionInput``, ``ValidationException``
+                (input over 256 KiB) or ``ExecutionAlreadyExists``.
+        """
+        machine = self._state_machine(stateMachineArn)
+        name = name if name is not None else str(uuid.uuid4())
+        _check_name(name, "execution")
+        text, value = _parse_input(input)
+
+        record = ExecutionRecord(
+            seq=0,
+            arn=self._arn("execution", f"{machine.name}:{name}"),
+            state_machine_arn=machine.arn,
+            name=name,
+            type=machine.type,
+            status="RUNNING",
+            definition=machine.definition,
+            role_arn=machine.role_arn,
+            input=text,
+            output=None,
+            error=None,
+            cause=None,
+            start_date=self._now(),
+            stop_date=None,
+            redrive_count=0,
+            redrive_date=None,
+            checkpoint=None,
+            last_event_id=0,
+        )
+        if not self.store.insert_execution(record, []):
+            existing = self._execution(record.arn)
+            if existing.status == "RUNNING" and _same_json(existing.input, value):
+                return {
+                    "executionArn": existing.arn,
+                    "startDate": _date(existing.start_date),
+                }
+            raise EngineError(
+                "ExecutionAlreadyExists",
+                f"Execution Already Exists: {record.arn!r}. Execution names are "
+                "unique per state machine: pick another name.",
+            )
+        logger.debug("started execution %s", record.arn)
+        self._launch(record, resume=False, value=value)
+
+        return {"executionArn": record.arn, "startDate": _date(record.start_date)}
+
+    def start_sync_execution(
+        self,
+        *,
+        stateMachineArn: str,
+        name: str | None = None,
+        input: str | None = None,
+        traceHeader: str | None = None,
+        includedData: str | None = None,
+    ) -> dict[str, Any]:
+        """Run an EXPRESS state machine to its end and return the result.
+
+        Synchronous executions are not stored (as on AWS, they have no history to
+        read back afterwards).
+
+        Raises:
+            EngineError: ``StateMachineTypeNotSupported`` for a STANDARD machine,
+                and the refusals of :meth:`start_execution`.
+        """
+        machine = self._state_machine(stateMachineArn)
+        if machine.type != "EXPRESS":
+            raise EngineError(
+                "StateMachineTypeNotSupported",
+                f"StartSyncExecution needs an EXPRESS state machine; {machine.arn!r} "
+                "is STANDARD: use StartExecution instead.",
+            )
+        name = name if name is not None else str(uuid.uuid4())
+        _check_name(name, "execution")
+        text, value = _parse_input(input)
+        arn = self._arn("express", f"{machine.name}:{name}:{uuid.uuid4()}")
+        start = self._now()
+        context = ExecutionContext(
+            execution_arn=arn,
+            execution_name=name,
+            state_machine_arn=machine.arn,
+            state_machine_name=machine.name,
+            start_time=_date(start),
+            role_arn=machine.role_arn,
+            input=value,
+        )
+
+        coroutine = run_execution(
+            json.loads(machine.definition),
+            value,
+            context=context,
+            clock=self.clock,
+            dispatcher=self._dispatcher(context),
+            callbacks=self.callbacks,
+        )
+        outcome = asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+        response: dict[str, Any] = {
+            "executionArn": arn,
+            "stateMachineArn": machine.arn,
+            "name": name,
+            "startDate": _date(start),
+            "stopDate": _date(self._now()),
+            "status": outcome.status,
+            "input": text,
+            "inputDetails": {"included": True},
+            "billingDetails": {
+                "billedMemoryUsedInMB": 64,
+                "billedDurationInMilliseconds": 100,
+            },
+        }
+        if outcome.status == "SUCCEEDED":
+            response["output"] = json.dumps(outcome.output)
+            response["outputDetails"] = {"included": True}
+        else:
+            _put_error(response, outcome.error, outcome.cause)
+
+        return response
+
+    def describe_execution(self, *, executionArn: str, **_: Any) -> dict[str, Any]:
+        """Describe an execution (``DescribeExecution``).
+
+        Raises:
+            EngineError: ``ExecutionDoesNotExist`` or ``InvalidArn``.
+        """
+        record = self._execution(executionArn)
+        response: dict[str, Any] = {
+            "executionArn": record.arn,
+            "stateMachineArn": record.state_machine_arn,
+            "name": record.name,
+            "status": record.status,
+            "startDate": _date(record.start_date),
+            "input": record.input,
+            "inputDetails": {"included": True},
+            "redriveCount": record.redrive_count,
+        }
+        if record.stop_date is not None:
+            response["stopDate"] = _date(record.stop_date)
+        if record.output is not None:
+            response["output"] = record.output
+            response["outputDetails"] = {"included": True}
+        _put_error(response, record.error, record.cause)
+        if record.redrive_date is not None:
+            response["redriveDate"] = _date(record.redrive_date)
+        reason = _not_redrivable(record)
+        response["redriveStatus"] = "NOT_REDRIVABLE" if reason else "REDRIVABLE"
+        if reason:
+            response["redriveStatusReason"] = reason
+
+        return response
+
+    def list_executions(
+        self,
+        *,
+        stateMachineArn: str,
+        statusFilter: str | None = None,
+        maxResults: int = 0,
+        nextToken: str | None = None,
+        redriveFilter: str | None = None,
+        **unsupported: Any,
+    ) -> dict[str, Any]:
+        """List a state machine's executions, newest first, paginated.
+
+        Raises:
+            EngineError: ``StateMachineDoesNotExist``, ``InvalidArn``,
+                ``InvalidToken`` or ``ValidationException`` (unknown status).
+        """
+        _refuse_unsupported("ListExecutions", unsupported)
+        machine = self._state_machine(stateMachineArn)
+        statuses = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+        if statusFilter is not None and statusFilter not in statuses:
+            raise EngineError(
+                "ValidationException",
+                f"Status filter {statusFilter!r} is not a status: use one of "
+                f"{', '.join(statuses)}.",
+            )
+        before = _token_value(nextToken, "seq") if nextToken else None
+        limit = _page_size(maxResults)
+
+        rows = self.store.list_executions(
+            machine.arn, status=statusFilter, before_seq=before, limit=limit + 1
+        )
+        if redriveFilter == "REDRIVEN":
+            rows = [row for row in rows if row.redrive_count > 0]
+        elif redriveFilter == "NOT_REDRIVEN":
+            rows = [row for row in rows if row.redrive_count == 0]
+
+        response: dict[str, Any] = {
+            "executions": [_list_item(row) for row in rows[:limit]]
+        }
+        if len(rows) > limit:
+            response["nextToken"] = _token({"seq": rows[limit - 1].seq})
+
+        return response
+
+    def stop_execution(
+        self,
+        *,
+        executionArn: str,
+        error: str | None = None,
+        cause: str | None = None,
+    ) -> dict[str, Any]:
+        """Stop a running execution: it ends ABORTED with an ``ExecutionAborted``.
+
+        Stopping an execution that already ended changes nothing.
+
+        Raises:
+            EngineError: ``ExecutionDoesNotExist`` or ``InvalidArn``.
+        """
+        record = self._execution(executionArn)
+        live = self._live.get(record.arn)
+        if live is not None and live.task is not None:
+            future = asyncio.run_coroutine_threadsafe(
+                self._stop(live, error, cause), self._loop
+            )
+            future.result(30)
+            record = self._execution(executionArn)
+
+        return {"stopDate": _date(record.stop_date or self._now())}
+
+    def redrive_execution(
+        self, *, executionArn: str, clientToken: str | None = None
+    ) -> dict[str, Any]:
+        """Restart a FAILED, TIMED_OUT or ABORTED standard execution.
+
+        The execution continues from the top-level state that failed (or was
+        running when it stopped), with the variables it had; the states that
+        succeeded are not run again. An ``ExecutionRedriven`` event is written.
+
+        Raises:
+            EngineError: ``ExecutionDoesNotExist``, ``InvalidArn`` or
+                ``ExecutionNotRedrivable``.
+        """
+        record = self._execution(executionArn)
+        reason = _not_redrivable(record)
+        if reason:
+            raise EngineError(
+                "ExecutionNotRedrivable",
+                f"Execution {record.arn!r} cannot be redriven: {reason}",
+            )
+        assert record.checkpoint is not None  # _not_redrivable checked it
+
+        now = self._now()
+        event = {
+            "id": record.last_event_id + 1,
+            "previousEventId": record.last_event_id,
+            "timestamp": now,
+            "type": "ExecutionRedriven",
+            "executionRedrivenEventDetails": {"redriveCount": record.redrive_count + 1},
+        }
+        self.store.redrive(
+            record.arn, [event], redrive_date=now, checkpoint=record.checkpoint
+        )
+        logger.debug("redriving execution %s", record.arn)
+        self._launch(self._execution(record.arn), resume=True)
+
+        return {"redriveDate": _date(now)}
+
+    def get_execution_history(
+        self,
+        *,
+        executionArn: str,
+        maxResults: int = 0,
+        reverseOrder: bool = False,
+        nextToken: str | None = None,
+        includeExecutionData: bool = True,
+    ) -> dict[str, Any]:
+        """Return an execution's history events, paginated.
+
+        Raises:
+            EngineError: ``ExecutionDoesNotExist``, ``InvalidArn`` or
+                ``InvalidToken``.
+        """
+        record = self._execution(executionArn)
+        limit = _page_size(maxResults)
+        after = _token_value(nextToken, "id") if nextToken else None
+        if record.arn in self._live:
+            self._flush_now()
+
+        events = self.store.events(
+            record.arn,
+            after_id=None if reverseOrder else after,
+            before_id=after if reverseOrder else None,
+            reverse=reverseOrder,
+            limit=limit + 1,
+        )
+        response: dict[str, Any] = {
+            "events": [_event_out(event) for event in events[:limit]]
+        }
+        if len(events) > limit:
+            response["nextToken"] = _token({"id": events[limit - 1]["id"]})
+
+        return response
+
+    # Callbacks --------------------------------------------------------------------
+
+    def send_task_success(self, *, taskToken: str, output: str) -> dict[str, Any]:
+        """Complete the task waiting on ``taskToken`` with ``output``.
+
+        Raises:
+            EngineError: ``InvalidOutput`` (not JSON), ``InvalidToken`` or
+                ``TaskTimedOut`` (the task no longer waits).
+        """
+        try:
+            value = json.loads(output)
+        except (TypeError, ValueError) as err:
+            raise EngineError(
+                "InvalidOutput",
+                f"The task output is not valid JSON ({err}): send a JSON text.",
+            ) from err
+        if len(output.encode()) > MAX_PAYLOAD_BYTES:
+            raise EngineError(
+                "InvalidOutput",
+                f"The task output is {len(output.encode())} bytes, over the "
+                f"{MAX_PAYLOAD_BYTES} bytes limit: send a smaller output.",
+            )
+        self._deliver(taskToken, "success", value)
+
+        return {}
+
+    def send_task_failure(
+        self, *, taskToken: str, error: str | None = None, cause: str | None = None
+    ) -> dict[str, Any]:
+        """Fail the task waiting on ``taskToken``.
+
+        Raises:
+            EngineError: ``InvalidToken`` or ``TaskTimedOut``.
+        """
+        self._deliver(taskToken, "failure", (error, cause))
+
+        return {}
+
+    def send_task_heartbeat(self, *, taskToken: str) -> dict[str, Any]:
+        """Tell the task waiting on ``taskToken`` that its worker is alive.
+
+        Raises:
+            EngineError: ``InvalidToken`` or ``TaskTimedOut``.
+        """
+        self._deliver(taskToken, "heartbeat", None)
+
+        return {}
+
+    # Not supported ----------------------------------------------------------------
+
+    def test_state(self, **request: Any) -> dict[str, Any]:
+        """Run one state on an input (``TestState``); see :mod:`teststate`."""
+        from coworks.engine.teststate import test_state
+
+        return test_state(self, request)
+
+    # Internals: running -----------------------------------------------------------
+
+    def _launch(
+        self, record: ExecutionRecord, *, resume: bool, value: Any = None
+    ) -> None:
+        definition = json.loads(record.definition)
+        live = _Live(record=record, definition=definition)
+        live.last_event_id = record.last_event_id
+        checkpoint = None
+        credit = 0.0
+        if resume:
+            if record.checkpoint is not None:
+                checkpoint = Checkpoint.from_dict(record.checkpoint)
+                checkpoint.last_event_id = record.last_event_id
+                credit = self._waited(record, checkpoint, definition)
+            live.old_tokens = self._open_tokens(record)
+            value = json.loads(record.input)
+        with self._lock:
+            self._live[record.arn] = live
+
+        def start() -> None:
+            live.task = self._loop.create_task(
+                self._run(live, value, checkpoint, credit), name=record.arn
+            )
+
+        self._loop.call_soon_threadsafe(start)
+
+    async def _run(
+        self,
+        live: _Live,
+        value: Any,
+        checkpoint: Checkpoint | None,
+        credit: float,
+    ) -> None:
+        record = live.record
+        _current.set(live)
+        context = ExecutionContext(
+            execution_arn=record.arn,
+            execution_name=record.name,
+            state_machine_arn=record.state_machine_arn,
+            state_machine_name=record.state_machine_arn.rsplit(":", 1)[-1],
+            start_time=_date(record.start_date),
+            role_arn=record.role_arn,
+            input=json.loads(record.input),
+            redrive_count=record.redrive_count,
+            redrive_time=_date(record.redrive_date) if record.redrive_date else None,
+        )
+        clock: Clock = _CreditClock(self.clock, credit) if credit > 0 else self.clock
+        dispatcher = _DurableDispatcher(self, live, self._dispatcher(context))
+        try:
+            outcome = await run_execution(
+                live.definition,
+                value,
+                context=context,
+                clock=clock,
+                dispatcher=dispatcher,
+                listener=_Recorder(self, live),
+                callbacks=self.callbacks,
+                resume=checkpoint,
+            )
+        except asyncio.CancelledError:
+            if live.stop_request is None:
+                # The engine is closing: the execution stays RUNNING on disk.
+                live.done.set()
+                raise
+            self._finish_aborted(live)
+            return
+        except Exception as err:
+            logger.exception("the interpreter crashed on execution %s", record.arn)
+            outcome = Outcome(
+                status="FAILED",
+                error="States.Runtime",
+                cause=f"The engine failed while running this execution: {err!r}",
+            )
+        self._finish(live, outcome)
+
+    async def _stop(self, live: _Live, error: str | None, cause: str | None) -> None:
+        if live.task is None or live.task.done():
+            return
+        live.stop_request = (error, cause)
+        live.task.cancel()
+        try:
+            await live.task
+        except asyncio.CancelledError:
+            pass
+
+    def _finish(self, live: _Live, outcome: Outcome) -> None:
+        record = live.record
+        with self._lock:
+            events = live.pending
+            live.pending = []
+        output = None
+        if outcome.status == "SUCCEEDED":
+            output = json.dumps(outcome.output)
+        self.store.finish(
+            record.arn,
+            events,
+            status=outcome.status,
+            stop_date=self._now(),
+            output=output,
+            error=outcome.error,
+            cause=outcome.cause,
+            checkpoint=(
+                outcome.checkpoint.to_dict() if outcome.checkpoint is not None else None
+            ),
+        )
+        self._forget(live)
+        logger.debug("execution %s ended %s", record.arn, outcome.status)
+
+    def _finish_aborted(self, live: _Live) -> None:
+        error, cause = live.stop_request or (None, None)
+        details: dict[str, Any] = {}
+        if error is not None:
+            details["error"] = error
+        if cause is not None:
+            details["cause"] = cause
+        now = self._now()
+        with self._lock:
+            events = live.pending
+            live.pending = []
+            event = {
+                "id": live.last_event_id + 1,
+                "previousEventId": live.last_event_id,
+                "timestamp": now,
+                "type": "ExecutionAborted",
+                "executionAbortedEventDetails": details,
+            }
+            live.last_event_id += 1
+        self.store.finish(
+            live.record.arn,
+            [*events, event],
+            status="ABORTED",
+            stop_date=now,
+            error=error,
+            cause=cause,
+        )
+        self._forget(live)
+        logger.debug("execution %s aborted", live.record.arn)
+
+    def _forget(self, live: _Live) -> None:
+        with self._lock:
+            self._live.pop(live.record.arn, None)
+            for old in live.old_tokens.values():
+                self._parked.pop(old, None)
+        live.done.set()
+
+    def _dispatcher(self, context: ExecutionContext) -> TaskDispatcher:
+        if self._dispatcher_factory is not None:
+            return self._dispatcher_factory(context)
+
+        return HandlerDispatcher(self.handlers, self._mocks)
+
+    # Internals: persistence -------------------------------------------------------
+
+    def _remember(self, live: _Live, event: dict[str, Any]) -> None:
+        stored = dict(event)
+        stamp = stored.get("timestamp")
+        if isinstance(stamp, dt.datetime):
+            stored["timestamp"] = stamp.timestamp()
+        with self._lock:
+            live.pending.append(stored)
+            live.last_event_id = max(live.last_event_id, int(stored["id"]))
+            if self._flush_scheduled:
+                return
+            self._flush_scheduled = True
+        self._loop.call_later(FLUSH_DELAY, self._flush_all)
+
+    def _checkpoint(self, live: _Live, checkpoint: Checkpoint) -> None:
+        # The state after this checkpoint may have side effects: everything before
+        # it is committed first.
+        with self._lock:
+            events = live.pending
+            live.pending = []
+        self.store.record(live.record.arn, events, checkpoint.to_dict())
+
+    def _flush_all(self) -> None:
+        with self._lock:
+            self._flush_scheduled = False
+            batch = [(live.record.arn, live.pending) for live in self._live.values()]
+            for live in self._live.values():
+                live.pending = []
+        batch = [(arn, events) for arn, events in batch if events]
+        if batch:
+            self.store.record_many(batch)
+
+    def _flush_now(self) -> None:
+        if threading.current_thread() is self._thread:
+            self._flush_all()
+            return
+        future = asyncio.run_coroutine_threadsafe(_call(self._flush_all), self._loop)
+        future.result(10)
+
+    def _waited(
+        self,
+        record: ExecutionRecord,
+        checkpoint: Checkpoint,
+        definition: dict[str, Any],
+    ) -> float:
+        """Return how long a Wait state being resumed had already waited."""
+        state = definition.get("States", {}).get(checkpoint.state, {})
+        if state.get("Type") != "Wait":
+            return 0.0
+        if "Seconds" not in state and "SecondsPath" not in state:
+            return 0.0
+        after = int((record.checkpoint or {}).get("last_event_id", 0))
+        for event in self.store.events(record.arn, after_id=after):
+            if event.get("type") == "WaitStateEntered":
+                entered = float(event["timestamp"])
+                return max(0.0, self.clock.now().timestamp() - entered)
+
+        return 0.0
+
+    # Internals: task tokens -------------------------------------------------------
+
+    def _open_tokens(self, record: ExecutionRecord) -> dict[str, str]:
+        return self.store.open_tokens(record.arn)
+
+    def _deliver(self, token: str, kind: str, value: Any) -> None:
+        with self._lock:
+            target = self._aliases.get(token, token)
+        delivered = {
+            "success": lambda: self.callbacks.succeed(target, value),
+            "failure": lambda: self.callbacks.fail(target, *value),
+            "heartbeat": lambda: self.callbacks.heartbeat(target),
+        }
+        if self.callbacks.is_waiting(target):
+            delivered[kind]()
+            return
+
+        owner = self.store.token_owner(token)
+        if owner is None:
+            raise EngineError(
+                "InvalidToken",
+                f"Invalid Token: {token!r} was not handed out by this engine; use "
+                "the token the task received as $$.Task.Token.",
+            )
+        live = self._live.get(owner)
+        if live is not None and token in live.old_tokens.values():
+            # The execution is resuming and has not reached its wait yet.
+            if kind != "heartbeat":
+                with self._lock:
+                    self._parked[token] = (kind, value)
+            return
+        raise EngineError(
+            "TaskTimedOut",
+            f"Task Timed Out: the task of token {token!r} no longer waits (it "
+            "ended, timed out, or its execution stopped).",
+        )
+
+    def _bind_token(self, live: _Live, key: str, token: str) -> bool:
+        """Record a task token before its task runs; True to skip the handler.
+
+        After a restart, a task that had already handed out a token does not send
+        a new one: the old token is bound to the new wait instead.
+        """
+        old = live.old_tokens.pop(key, None)
+        if old is None:
+            self.store.save_token(token, live.record.arn, key)
+            return False
+
+        with self._lock:
+            self._aliases[old] = token
+            parked = self._parked.pop(old, None)
+        if parked is not None:
+            kind, value = parked
+            if kind == "success":
+                self.callbacks.succeed(token, value)
+            else:
+                self.callbacks.fail(token, *value)
+
+        return True
+
+    # Internals: lookups -----------------------------------------------------------
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def _arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:{kind}:{name}"
+
+    def _state_machine(self, arn: str) -> StateMachineRecord:
+        _parse_arn(arn, "stateMachine")
+        record = self.store.get_state_machine(arn)
+        if record is None:
+            raise EngineError(
+                "StateMachineDoesNotExist",
+                f"State Machine Does Not Exist: {arn!r}. Create it first, or list "
+                "the existing ones with ListStateMachines.",
+            )
+
+        return record
+
+    def _find_state_machine_by_name(self, name: str) -> StateMachineRecord | None:
+        for record in self.store.list_state_machines():
+            if record.name == name:
+                return record
+
+        return None
+
+    def _execution(self, arn: str) -> ExecutionRecord:
+        _parse_arn(arn, "execution")
+        record = self.store.get_execution(arn)
+        if record is None:
+            raise EngineError(
+                "ExecutionDoesNotExist",
+                f"Execution Does Not Exist: {arn!r}. List the executions of its "
+                "state machine with ListExecutions.",
+            )
+
+        return record
+
+
+class _Recorder:
+    """The interpreter's listener for one execution."""
+
+    def __init__(self, engine: Engine, live: _Live) -> None:
+        self._engine = engine
+        self._live = live
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        self._engine._remember(self._live, event)
+
+    def on_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self._engine._checkpoint(self._live, checkpoint)
+
+
+class _DurableDispatcher:
+    """Wraps an execution's dispatcher so task tokens survive a restart."""
+
+    def __init__(self, engine: Engine, live: _Live, inner: TaskDispatcher) -> None:
+        self._engine = engine
+        self._live = live
+        self._inner = inner
+
+    async def __call__(self, request: TaskRequest) -> Any:
+        if request.task_token is not None:
+            key = _task_key(request)
+            if self._engine._bind_token(self._live, key, request.task_token):
+                return None
+
+        return await self._inner(request)
+
+
+class _CreditClock:
+    """A clock whose first sleep is shortened by time already waited."""
+
+    def __init__(self, clock: Clock, credit: float) -> None:
+        self._clock = clock
+        self._credit = credit
+
+    def now(self) -> dt.datetime:
+        return self._clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        credit, self._credit = self._credit, 0.0
+        await self._clock.sleep(max(0.0, seconds - credit))
+
+    async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        return await self._clock.wait_for(awaitable, timeout)
+
+
+async def _call(function: Callable[[], None]) -> None:
+    function()
+
+
+def _task_key(request: TaskRequest) -> str:
+    index = (request.context.get("Map") or {}).get("Item", {}).get("Index")
+    return request.state_name if index is None else f"{request.state_name}#{index}"
+
+
+# Checks ---------------------------------------------------------------------------
+
+
+def _refuse_unsupported(
+    operation: str, unsupported: Mapping[str, Any], publish: bool = False
+) -> None:
+    names = sorted(unsupported)
+    if publish:
+        names.append("publish")
+    if names:
+        raise EngineError(
+            "ValidationException",
+            f"{operation} parameter(s) {', '.join(names)} are not supported by the "
+            "embedded engine yet (no versions, aliases, encryption or map runs): "
+            "leave them out.",
+        )
+
+
+def _check_name(name: str, what: str) -> None:
+    if not 1 <= len(name) <= 80:
+        raise EngineError(
+            "InvalidName",
+            f"Invalid Name: {name!r}. A {what} name has 1 to 80 characters; got "
+            f"{len(name)}.",
+        )
+    bad = _BAD_NAME.search(name)
+    if bad:
+        raise EngineError(
+            "InvalidName",
+            f"Invalid Name: {name!r} contains {bad.group()!r}. Use letters, digits, "
+            "'-' and '_'.",
+        )
+
+
+def _check_role(role_arn: str) -> None:
+    if not re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+", role_arn):
+        raise EngineError(
+            "InvalidArn",
+            f"Invalid Arn: {role_arn!r} is not an IAM role ARN; expected "
+            "'arn:aws:iam::<account>:role/<name>'.",
+        )
+
+
+def _parse_arn(arn: str, kind: str) -> list[str]:
+    parts = arn.split(":") if isinstance(arn, str) else []
+    expected = {"stateMachine": 7, "execution": 8}[kind]
+    valid = (
+        len(parts) == expected
+        and parts[0] == "arn"
+        and parts[2] == "states"
+        and parts[5] == kind
+        and all(parts[3:])
+    )
+    if not valid:
+        shape = {
+            "stateMachine": "arn:aws:states:<region>:<account>:stateMachine:<name>",
+            "execution": "arn:aws:states:<region>:<account>:execution:<machine>:<name>",
+        }[kind]
+        raise EngineError(
+            "InvalidArn",
+            f"Invalid Arn: {arn!r} is not a {kind} ARN; expected {shape!r}.",
+        )
+
+    return parts
+
+
+def _parse_definition(
+    definition: str, machine_type: str = "STANDARD"
+) -> dict[str, Any]:
+    diagnostics = [
+        d for d in _diagnose(definition, machine_type) if d["severity"] == "ERROR"
+    ]
+    if diagnostics:
+        listed = "; ".join(
+            f"{d['message']} at {d['location'] or '/'}" for d in diagnostics
+        )
+        raise EngineError(
+            "InvalidDefinition",
+            f"Invalid State Machine Definition: {listed}. Fix the definition and "
+            "send it again.",
+        )
+
+    parsed: dict[str, Any] = json.loads(definition)
+    return parsed
+
+
+def _diagnose(definition: str, machine_type: str = "STANDARD") -> list[dict[str, Any]]:
+    """Return AWS-shaped diagnostics for a definition text."""
+    try:
+        parsed = json.loads(definition)
+    except (TypeError, ValueError) as err:
+        return [_diagnostic("INVALID_JSON_DESCRIPTION", f"Invalid JSON: {err}", "")]
+    if not isinstance(parsed, dict):
+        return [
+            _diagnostic(
+                "SCHEMA_VALIDATION_FAILED",
+                f"A definition is a JSON object, got {type(parsed).__name__}",
+                "",
+            )
+        ]
+    try:
+        from coworks.biz.linter import lint
+    except ImportError:
+        return _minimal_checks(parsed)
+
+    diagnostics = []
+    for problem in lint(definition, state_machine_type=machine_type):
+        pointer = "".join(f"/{part}" for part in problem.path)
+        diagnostics.append(
+            {
+                "severity": "WARNING" if problem.severity == "warning" else "ERROR",
+                "code": (problem.code or "SCHEMA_VALIDATION_FAILED")
+                .upper()
+                .replace("-", "_"),
+                "message": problem.message,
+                "location": pointer,
+            }
+        )
+
+    return diagnostics
+
+
+def _minimal_checks(parsed: dict[str, Any]) -> list[dict[str, Any]]:
+    problems = []
+    states = parsed.get("States")
+    if not isinstance(states, dict) or not states:
+        problems.append(
+            _diagnostic("SCHEMA_VALIDATION_FAILED", "States must be an object", "")
+        )
+    elif parsed.get("StartAt") not in states:
+        problems.append(
+            _diagnostic(
+                "MISSING_TRANSITION_TARGET",
+                f"StartAt {parsed.get('StartAt')!r} names no state",
+                "/StartAt",
+            )
+        )
+
+    return problems
+
+
+def _diagnostic(code: str, message: str, location: str) -> dict[str, Any]:
+    return {"severity": "ERROR", "code": code, "message": message, "location": location}
+
+
+def _parse_input(text: str | None) -> tuple[str, Any]:
+    if text is None:
+        return "{}", {}
+    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise EngineError(
+            "ValidationException",
+            f"1 validation error detected: Value at 'input' failed to satisfy "
+            f"constraint: Member must have length less than or equal to "
+            f"{MAX_PAYLOAD_BYTES} (got {len(text.encode())} bytes). Pass a reference "
+            "to large data instead.",
+        )
+    try:
+        return text, json.loads(text)
+    except ValueError as err:
+        raise EngineError(
+            "InvalidExecutionInput",
+            f"Invalid State Machine Execution Input: {text[:80]!r} is not JSON "
+            f"({err}). Send a JSON text such as '{{}}'.",
+        ) from err
+
+
+def _same_json(text: str, value: Any) -> bool:
+    try:
+        return bool(json.loads(text) == value)
+    except ValueError:
+        return False
+
+
+def _not_redrivable(record: ExecutionRecord) -> str | None:
+    if record.type != "STANDARD":
+        return "only STANDARD executions can be redriven."
+    if record.status not in _STOPPED:
+        return (
+            f"its status is {record.status}; only FAILED, TIMED_OUT or ABORTED "
+            "executions can."
+        )
+    if record.checkpoint is None:
+        return "it stopped before its first state, so there is nothing to redrive from."
+
+    return None
+
+
+# Shapes ---------------------------------------------------------------------------
+
+
+def _date(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+def _put_error(response: dict[str, Any], error: str | None, cause: str | None) -> None:
+    if error is not None:
+        response["error"] = error
+    if cause is not None:
+        response["cause"] = cause
+
+
+def _describe_machine(record: StateMachineRecord) -> dict[str, Any]:
+    return {
+        "stateMachineArn": record.arn,
+        "name": record.name,
+        "status": "ACTIVE",
+        "definition": record.definition,
+        "roleArn": record.role_arn,
+        "type": record.type,
+        "creationDate": _date(record.created),
+        "loggingConfiguration": record.settings.get(
+            "loggingConfiguration", {"level": "OFF"}
+        ),
+        "tracingConfiguration": record.settings.get(
+            "tracingConfiguration", {"enabled": False}
+        ),
+        "revisionId": str(record.revision),
+    }
+
+
+def _list_item(record: ExecutionRecord) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "executionArn": record.arn,
+        "stateMachineArn": record.state_machine_arn,
+        "name": record.name,
+        "status": record.status,
+        "startDate": _date(record.start_date),
+        "redriveCount": record.redrive_count,
+    }
+    if record.stop_date is not None:
+        item["stopDate"] = _date(record.stop_date)
+    if record.redrive_date is not None:
+        item["redriveDate"] = _date(record.redrive_date)
+
+    return item
+
+
+def _event_out(event: dict[str, Any]) -> dict[str, Any]:
+    shaped = dict(event)
+    stamp = shaped.get("timestamp")
+    if isinstance(stamp, int | float):
+        shaped["timestamp"] = _date(float(stamp))
+
+    return shaped
+
+
+def _page_size(max_results: int) -> int:
+    if not isinstance(max_results, int) or not 0 <= max_results <= 1000:
+        raise EngineError(
+            "ValidationException",
+            f"maxResults must be between 0 and 1000, got {max_results!r}.",
+        )
+
+    return max_results or 100
+
+
+def _token(value: dict[str, int]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+def _token_value(token: str, key: str) -> int:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token.encode()))[key]
+        if not isinstance(value, int):
+            raise TypeError(key)
+    except (ValueError, TypeError, KeyError, binascii.Error) as err:
+        raise EngineError(
+            "InvalidToken",
+            f"Invalid Token: {token!r} is not a page token of this operation; pass "
+            "the nextToken of the previous page unchanged.",
+        ) from err
+
+    return value
