@@ -57,7 +57,9 @@ Hook = Callable[[], None]
 #: each function is called as ``function(site, project, stage)`` and may mount apps,
 #: route an ``X-Amz-Target`` prefix and register start-up and shut-down hooks. A part
 #: whose module is not installed is skipped. Register a part with one line here.
-SITE_PARTS: dict[str, str] = {}
+SITE_PARTS: dict[str, str] = {
+    "engine": "coworks.engine.protocol:attach",
+}
 
 
 class Response(Protocol):

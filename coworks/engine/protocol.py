@@ -21,16 +21,29 @@ import inspect
 import json
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from coworks.engine.service import Engine
 from coworks.errors import EngineError
 
+if TYPE_CHECKING:
+    from coworks.project import Project
+    from coworks.server import Site
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["OPERATIONS", "TARGET_PREFIX", "ProtocolApp", "is_stepfunctions_request"]
+__all__ = [
+    "OPERATIONS",
+    "TARGET_PREFIX",
+    "ProtocolApp",
+    "attach",
+    "engine_for",
+    "is_stepfunctions_request",
+]
 
 TARGET_PREFIX = "AWSStepFunctions."
 
@@ -205,3 +218,56 @@ _REASONS = {
     413: "Request Entity Too Large",
     500: "Internal Server Error",
 }
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(project: Project, stage: str = "dev") -> Engine:
+    """Return the one engine of a project's stage, opening it on first use.
+
+    Its database is ``<project>/.cws/engine-<stage>.db``, so executions survive a
+    restart of ``cws run``; the ARNs carry the stage's region and account. Other
+    parts of the site (workflows, the dashboard) call this to share the engine the
+    AWS endpoint serves, and may add task handlers to its ``handlers`` dict.
+
+    Args:
+        project: The loaded project.
+        stage: The stage whose engine is wanted.
+    """
+    settings = project.stage(stage)
+    folder = Path(project.folder) / ".cws"
+    path = folder / f"engine-{stage}.db"
+    with _engines_lock:
+        engine = _engines.get(str(path))
+        if engine is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            engine = Engine(path, region=settings.region, account=settings.account)
+            _engines[str(path)] = engine
+
+    return engine
+
+
+def attach(site: Site, project: Project, stage: str) -> None:
+    """Serve the stage's engine on the site for Step Functions clients.
+
+    Requests carrying ``X-Amz-Target: AWSStepFunctions.*`` go to the engine, so
+    ``boto3.client("stepfunctions", endpoint_url="http://127.0.0.1:8000")`` works
+    against ``cws run``. Nothing is attached for a stage whose engine is ``aws``.
+    """
+    if project.stage(stage).engine != "embedded":
+        return
+
+    def open_engine() -> None:
+        site.route_amz_target(TARGET_PREFIX, ProtocolApp(engine_for(project, stage)))
+
+    def close_engine() -> None:
+        settings_path = str(Path(project.folder) / ".cws" / f"engine-{stage}.db")
+        with _engines_lock:
+            engine = _engines.pop(settings_path, None)
+        if engine is not None:
+            engine.close()
+
+    site.on_startup(open_engine)
+    site.on_shutdown(close_engine)
