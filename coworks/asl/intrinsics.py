@@ -32,6 +32,7 @@ from coworks.asl.jsonpath import Path, json_equal, parse_path
 
 __all__ = [
     "FUNCTIONS",
+    "IMPLEMENTATIONS",
     "Intrinsic",
     "evaluate_intrinsic",
     "is_intrinsic",
@@ -440,7 +441,7 @@ def _compile(name: str, args: list[_Evaluator], literals: list[Any]) -> _Evaluat
 
         return format_literal
 
-    function = _IMPLEMENTATIONS[name]
+    function = IMPLEMENTATIONS[name]
     if len(args) == 2:
         first, second = args
         return lambda data, context, variables: function(
@@ -723,7 +724,8 @@ def _uuid() -> str:
     return str(uuid.uuid4())
 
 
-_IMPLEMENTATIONS: dict[str, Callable[..., Any]] = {
+#: The Python function behind each intrinsic (JSONata's extra functions share them).
+IMPLEMENTATIONS: dict[str, Callable[..., Any]] = {
     "States.Format": _string_format,
     "States.StringToJson": _string_to_json,
     "States.JsonToString": _json_to_string,

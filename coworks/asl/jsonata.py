@@ -1,0 +1,304 @@
+"""JSONata expressions of states whose query language is JSONata.
+
+A field value written ``"{% expression %}"`` (exactly: no space before ``{%`` or after
+``%}``) is a JSONata expression. It reads the reserved variable ``$states``
+(``input``, ``result``, ``errorOutput``, ``context``) and the workflow variables as
+``$name``, and may call the functions AWS adds to JSONata: ``$partition``,
+``$range``, ``$hash``, ``$random``, ``$uuid`` and ``$parse``::
+
+    >>> evaluate_jsonata("{% $sum($states.input.n) + $bias %}",
+    ...                  {"input": {"n": [1, 2]}}, {"bias": 1})
+    4
+
+The ``jsonata`` package is imported on first use, so a service that never evaluates
+JSONata does not pay for it at cold start. Each expression is compiled once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from coworks.asl.errors import IntrinsicError, JsonataError
+from coworks.asl.intrinsics import IMPLEMENTATIONS
+
+__all__ = [
+    "check_jsonata",
+    "evaluate_jsonata",
+    "expression_of",
+    "is_jsonata",
+    "type_of",
+    "unexpected_type",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The functions AWS adds to JSONata that share an intrinsic's implementation.
+_SHARED = {
+    "partition": "States.ArrayPartition",
+    "range": "States.ArrayRange",
+    "hash": "States.Hash",
+    "parse": "States.StringToJson",
+}
+
+
+def is_jsonata(value: Any) -> bool:
+    """Tell whether ``value`` is a JSONata expression string: ``"{% ... %}"``.
+
+    Args:
+        value: anything.
+
+    Returns:
+        True for a string that starts with ``{%`` and ends with ``%}``.
+    """
+    return (
+        isinstance(value, str)
+        and len(value) >= 4
+        and value.startswith("{%")
+        and value.endswith("%}")
+    )
+
+
+def expression_of(text: str) -> str:
+    """Return the expression inside ``{% ... %}``, stripped of surrounding spaces.
+
+    Args:
+        text: a JSONata string as written in the definition.
+
+    Returns:
+        The expression AWS quotes in its error causes.
+    """
+    return text[2:-2].strip() if is_jsonata(text) else text.strip()
+
+
+def type_of(value: Any) -> str:
+    """Name a JSON value's type the way AWS's causes do (``'array'``, ``'null'``...).
+
+    Args:
+        value: a JSON value.
+
+    Returns:
+        One of ``null``, ``boolean``, ``number``, ``string``, ``array``, ``object``.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _field_text(field: str | None) -> str:
+    return f" specified for the field '{field}'" if field else ""
+
+
+@functools.lru_cache(maxsize=2048)
+def _compile(expression: str) -> Any:
+    """Compile an expression once; raise the library's exception when malformed."""
+    import jsonata
+
+    compiled = jsonata.Jsonata(expression)
+    compiled.set_output_convert_nulls(False)
+    return compiled
+
+
+def _syntax_message(expression: str, err: Exception) -> str:
+    code = getattr(err, "error", "")
+    position = getattr(err, "location", None)
+    where = f" at character {position}" if isinstance(position, int) else ""
+    reason = str(err).split(" {code=")[0]
+    prefix = f"{code}: " if code else ""
+    return f"The JSONata expression '{expression}' is invalid{where}: {prefix}{reason}."
+
+
+def check_jsonata(text: str) -> list[str]:
+    """Find the syntax problems of a JSONata string, without evaluating it.
+
+    Args:
+        text: the field value, ``"{% ... %}"`` (the delimiters are required).
+
+    Returns:
+        Problem sentences quoting the expression; empty when it compiles.
+    """
+    if not is_jsonata(text):
+        return [
+            f"The value '{text}' is not a JSONata expression: write it as "
+            "'{% expression %}' with no space outside the delimiters."
+        ]
+    expression = expression_of(text)
+    if not expression:
+        return [f"The JSONata expression '{text}' is empty: put an expression inside."]
+
+    try:
+        _compile(expression)
+    except Exception as err:  # the library raises several exception types
+        return [_syntax_message(expression, err)]
+    return []
+
+
+# --- AWS's extra functions -----------------------------------------------------------
+
+
+def _shared(name: str, intrinsic: str) -> Callable[..., Any]:
+    """Adapt an intrinsic's implementation: its failures become JSONata errors."""
+    function = IMPLEMENTATIONS[intrinsic]
+
+    def call(*args: Any) -> Any:
+        try:
+            return function(*(_to_json(arg) for arg in args))
+        except IntrinsicError as err:
+            raise JsonataError(err.cause.replace(intrinsic, f"${name}")) from err
+        except TypeError as err:
+            raise JsonataError(
+                f"The function ${name} was called with the wrong number of arguments."
+            ) from err
+
+    return call
+
+
+def _random(seed: Any = None) -> float:
+    if seed is None:
+        return random.random()
+    if isinstance(seed, bool) or not isinstance(seed, int | float):
+        raise JsonataError(f"The seed of $random must be a number, got {seed!r}.")
+    return random.Random(int(seed)).random()
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+@functools.lru_cache(maxsize=1)
+def _extra_functions() -> dict[str, Any]:
+    import jsonata
+
+    implementations: dict[str, Callable[..., Any]] = {
+        name: _shared(name, intrinsic) for name, intrinsic in _SHARED.items()
+    }
+    implementations["random"] = _random
+    implementations["uuid"] = _uuid
+    return {
+        name: jsonata.Jsonata.JLambda(function)
+        for name, function in implementations.items()
+    }
+
+
+# --- results -----------------------------------------------------------------------
+
+
+class _Unsupported(Exception):
+    """The result holds something JSON cannot carry (a function, a regex...)."""
+
+
+def _to_json(value: Any) -> Any:
+    """Turn the library's result into plain JSON values (lists, dicts, None...)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**63:
+            return int(value)
+        return value
+    if isinstance(value, list):
+        return [_to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _to_json(item) for key, item in value.items()}
+    if type(value).__name__ == "NullValue":
+        return None
+    raise _Unsupported(type(value).__name__)
+
+
+def evaluate_jsonata(
+    text: str,
+    states: Mapping[str, Any],
+    variables: Mapping[str, Any] | None = None,
+    *,
+    field: str | None = None,
+) -> Any:
+    """Evaluate a ``{% ... %}`` expression the way Step Functions does.
+
+    Args:
+        text: the field value, ``"{% ... %}"``.
+        states: the reserved ``$states`` variable: ``input``, and where the state
+            has them ``result``, ``errorOutput`` and ``context``.
+        variables: the workflow variables in scope, read as ``$name``.
+        field: the field being evaluated (``"Output"``, ``"Arguments/id"``), quoted
+            in the cause of a failure.
+
+    Returns:
+        The JSON value of the expression.
+
+    Raises:
+        JsonataError: the expression is malformed, fails, returns nothing
+            (undefined) or returns a function.
+    """
+    expression = expression_of(text)
+    try:
+        compiled = _compile(expression)
+    except Exception as err:
+        raise JsonataError(_syntax_message(expression, err)) from err
+
+    bindings: dict[str, Any] = dict(_extra_functions())
+    if variables:
+        bindings.update(variables)
+    bindings["states"] = states
+
+    try:
+        result = compiled.evaluate(None, bindings)
+    except JsonataError as err:
+        raise JsonataError(
+            f"The JSONata expression '{expression}'{_field_text(field)} threw an "
+            f"error during evaluation: {err.cause}"
+        ) from err
+    except Exception as err:  # the library raises several exception types
+        code = getattr(err, "error", None)
+        reason = str(err).split(" {code=")[0]
+        detail = f"{code}: {reason}" if code else reason
+        raise JsonataError(
+            f"The JSONata expression '{expression}'{_field_text(field)} threw an "
+            f"error during evaluation: {detail}"
+        ) from err
+
+    if result is None:
+        raise JsonataError(
+            f"The JSONata expression '{expression}'{_field_text(field)} returned "
+            "nothing (undefined)."
+        )
+    try:
+        return _to_json(result)
+    except _Unsupported as err:
+        raise JsonataError(
+            f"The JSONata expression '{expression}'{_field_text(field)} returned an "
+            "unsupported result type."
+        ) from err
+
+
+def unexpected_type(text: str, field: str, expected: str, value: Any) -> JsonataError:
+    """Build the error AWS raises when a field's expression returns the wrong type.
+
+    Args:
+        text: the field value, ``"{% ... %}"``.
+        field: the field (``"Items"``, ``"Seconds"``...).
+        expected: the JSON type the field needs (``"array"``, ``"number"``...).
+        value: what the expression returned.
+
+    Returns:
+        The error to raise, with AWS's cause.
+    """
+    shown = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return JsonataError(
+        f"The JSONata expression '{expression_of(text)}' specified for the field "
+        f"'{field}' returned an unexpected result type. Expected '{expected}', but "
+        f"was '{type_of(value)}' for value: {shown}"
+    )
