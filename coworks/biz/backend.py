@@ -580,6 +580,16 @@ class EmbeddedBackend(StatesBackend):
             return err.code, err.message
         return None
 
+    def wait(self, workflow: str, name: str, timeout: float) -> ExecutionDetail:
+        arn = self._execution_arn(workflow, name)
+        try:
+            self.client.wait(arn, timeout)
+        except EngineError as err:
+            if err.code != "Timeout":
+                raise http_error(err.code, err.message) from err
+
+        return self.describe(workflow, name)
+
     def close(self) -> None:
         if self.owns_engine:
             self.client.close()
