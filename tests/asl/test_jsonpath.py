@@ -68,7 +68,7 @@ STORE: dict[str, Any] = {
         (
             "$.store.book[?(@.price > 20 || @.title == 'Sword')].title",
             ["Sword", "Rings"],
-        ),  # noqa: E501
+        ),
         ("$.store.book[?(@.title in ['Sword', 'Rings'])].price", [12.99, 22.99]),
         ("$.store.book[?(@.title nin ['Sword', 'Rings'])].isbn", ["1", "2"]),
         ("$.store.book[?(@.title =~ /S.*/)].title", ["Sayings", "Sword"]),
