@@ -1,0 +1,197 @@
+"""The engine's AWS JSON endpoint, driven by boto3 over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from coworks.engine.clock import VirtualClock
+from coworks.engine.protocol import ProtocolApp
+from coworks.engine.service import Engine
+
+ROLE = "arn:aws:iam::000000000000:role/coworks"
+PASS = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    with Engine(":memory:", clock=VirtualClock()) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def url(engine: Engine) -> Iterator[str]:
+    from waitress.server import create_server
+
+    server = create_server(ProtocolApp(engine), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def client(url: str) -> BaseClient:
+    return boto3.client(
+        "stepfunctions",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture(scope="module")
+def machine_arn(client: BaseClient) -> str:
+    response = client.create_state_machine(
+        name="protocol", definition=json.dumps(PASS), roleArn=ROLE
+    )
+    return str(response["stateMachineArn"])
+
+
+def error_of(call: Any, **params: Any) -> dict[str, Any]:
+    with pytest.raises(ClientError) as caught:
+        call(**params)
+    return dict(caught.value.response)
+
+
+def test_boto3_starts_describes_and_reads_the_history(
+    client: BaseClient, engine: Engine, machine_arn: str
+) -> None:
+    started = client.start_execution(stateMachineArn=machine_arn, input='{"a": 1}')
+    engine.wait(started["executionArn"], timeout=10)
+
+    described = client.describe_execution(executionArn=started["executionArn"])
+    history = client.get_execution_history(executionArn=started["executionArn"])
+
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"a": 1}
+    assert described["startDate"].tzinfo is not None
+    assert history["events"][0]["type"] == "ExecutionStarted"
+    assert history["events"][-1]["type"] == "ExecutionSucceeded"
+
+
+def test_boto3_paginators_walk_every_execution(
+    client: BaseClient, engine: Engine, machine_arn: str
+) -> None:
+    for number in range(4):
+        arn = client.start_execution(stateMachineArn=machine_arn, name=f"page-{number}")
+        engine.wait(arn["executionArn"], timeout=10)
+
+    pages = client.get_paginator("list_executions").paginate(
+        stateMachineArn=machine_arn, PaginationConfig={"PageSize": 3}
+    )
+    names = [e["name"] for page in pages for e in page["executions"]]
+
+    assert {f"page-{n}" for n in range(4)} <= set(names)
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "code", "status"),
+    [
+        (
+            "describe_execution",
+            {"executionArn": "arn:aws:states:us-east-1:000000000000:execution:a:b"},
+            "ExecutionDoesNotExist",
+            400,
+        ),
+        (
+            "describe_state_machine",
+            {"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:x"},
+            "StateMachineDoesNotExist",
+            400,
+        ),
+        (
+            "create_state_machine",
+            {"name": "bad name", "definition": json.dumps(PASS), "roleArn": ROLE},
+            "InvalidName",
+            400,
+        ),
+        (
+            "create_state_machine",
+            {"name": "broken", "definition": "{", "roleArn": ROLE},
+            "InvalidDefinition",
+            400,
+        ),
+    ],
+)
+def test_refusals_carry_aws_error_names_and_status(
+    client: BaseClient,
+    operation: str,
+    params: dict[str, Any],
+    code: str,
+    status: int,
+) -> None:
+    response = error_of(getattr(client, operation), **params)
+
+    assert response["Error"]["Code"] == code
+    assert response["Error"]["Message"]
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+
+def test_input_that_is_not_json_is_refused(
+    client: BaseClient, machine_arn: str
+) -> None:
+    response = error_of(
+        client.start_execution, stateMachineArn=machine_arn, input="not json"
+    )
+
+    assert response["Error"]["Code"] == "InvalidExecutionInput"
+
+
+def post(url: str, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "X-Amz-Target": target,
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "kind"),
+    [
+        ("AWSStepFunctions.NoSuchThing", b"{}", "UnknownOperationException"),
+        ("AWSStepFunctions.ListStateMachines", b"[1, 2]", "SerializationException"),
+        ("AWSStepFunctions.ListStateMachines", b"{oops", "SerializationException"),
+        ("AWSStepFunctions.DescribeExecution", b"{}", "ValidationException"),
+        ("AWSStepFunctions.ListStateMachines", b'{"bogus": 1}', "ValidationException"),
+    ],
+)
+def test_malformed_requests_get_a_json_error_not_a_traceback(
+    url: str, target: str, body: bytes, kind: str
+) -> None:
+    status, answer = post(url, target, body)
+
+    assert status == 400
+    assert answer["__type"] == kind
+    assert "Traceback" not in answer["message"]
+
+
+def test_dates_travel_as_epoch_seconds(url: str, machine_arn: str) -> None:
+    status, answer = post(
+        url,
+        "AWSStepFunctions.DescribeStateMachine",
+        json.dumps({"stateMachineArn": machine_arn}).encode(),
+    )
+
+    assert status == 200
+    assert isinstance(answer["creationDate"], float)
