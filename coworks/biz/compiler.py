@@ -1,0 +1,652 @@
+"""The workflow compiler: a validated DSL document in, Amazon States Language out.
+
+Stages, in order: :mod:`~coworks.biz.loader` (text -> document with positions),
+:mod:`~coworks.biz.validate` (schema and semantic checks), this module (document ->
+ASL). Both DSL versions compile here: version 1 maps each snake_case key onto its ASL
+field, CoWorks 0.3 files keep their old meaning (results stored under the state's slug,
+HTTP errors returned rather than raised).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from coworks.biz.loader import dsl_version, load_workflow, workflow_name
+from coworks.biz.model import (
+    KINDS,
+    KINDS_03,
+    METHODS,
+    PAYLOAD_FIELDS,
+    QUERY_LANGUAGES,
+    STRUCTURED_FIELDS,
+    VERSION_03,
+    ordered,
+    pascal,
+    placeholder,
+    slug,
+)
+from coworks.biz.validate import Catalogue, validate_workflow
+from coworks.document import Document
+from coworks.problems import ProblemsError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_STAGE", "compile_document", "compile_workflow"]
+
+#: The API Gateway stage written in a tech call's ``requestContext`` by default.
+DEFAULT_STAGE = "dev"
+
+_PATH_VALUE = re.compile(r"^\$(?:$|[.\[$]|[A-Za-z_])|^States\.[A-Za-z0-9]+\(")
+_ROUTE_VARIABLE = re.compile(r"\{([^{}]+)\}")
+
+
+def compile_workflow(
+    source: str | Path,
+    *,
+    catalogue: Catalogue | None = None,
+    substitutions: dict[str, str] | None = None,
+    stage: str | None = None,
+) -> dict[str, Any]:
+    """Compile a workflow file or text into an ASL definition.
+
+    Args:
+        source: the workflow's file path, or its YAML/JSON text.
+        catalogue: the project's routes, ``{service: {(METHOD, "/path/{var}")}}``;
+            when given, ``tech`` calls to unknown services or routes are errors.
+        substitutions: values for the ``${name}`` placeholders of Lambda ARNs, e.g.
+            ``{"tech_mail": "arn:aws:lambda:...:function:p-mail-dev"}``.
+        stage: the stage written in tech calls' ``requestContext``.
+
+    Returns:
+        The ASL definition, with a stable key order.
+
+    Raises:
+        ProblemsError: the workflow does not load or breaks a rule; every problem found
+            is listed, most relevant first.
+    """
+    document = load_workflow(source)
+
+    return compile_document(
+        document, catalogue=catalogue, substitutions=substitutions, stage=stage
+    )
+
+
+def compile_document(
+    document: Document,
+    *,
+    catalogue: Catalogue | None = None,
+    substitutions: dict[str, str] | None = None,
+    stage: str | None = None,
+) -> dict[str, Any]:
+    """Validate a loaded workflow document and compile it.
+
+    See :func:`compile_workflow` for the arguments.
+
+    Raises:
+        ProblemsError: the workflow breaks a rule.
+    """
+    validate_workflow(document, catalogue=catalogue)
+
+    compiler = _Compiler(
+        workflow=workflow_name(document),
+        version=dsl_version(document.data),
+        substitutions=substitutions or {},
+        stage=stage or DEFAULT_STAGE,
+    )
+    try:
+        definition = compiler.workflow(document.data)
+    except _CompileError as err:
+        raise ProblemsError([document.problem(err.path, err.message)]) from err
+    logger.debug("compiled %s: %d states", document.file, len(definition["States"]))
+
+    return definition
+
+
+class _CompileError(Exception):
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def is_path_value(value: Any) -> bool:
+    """Return whether a string is a JSONPath, variable or intrinsic to evaluate.
+
+    ``$.a``, ``$``, ``$$.Execution.Id``, ``$order`` and ``States.Format(...)`` are;
+    ``$5`` or ``price`` are literal strings.
+    """
+    return isinstance(value, str) and bool(_PATH_VALUE.match(value))
+
+
+def is_jsonata_value(value: Any) -> bool:
+    """Return whether a value is a JSONata expression string ``{% ... %}``."""
+    return (
+        isinstance(value, str)
+        and value.startswith("{%")
+        and value.endswith("%}")
+        and len(value) >= 4
+    )
+
+
+def route_variables(route: str) -> list[str]:
+    """Return the names of a route's path parameters: ``/a/{id}/{x}`` -> ``[id, x]``."""
+    return [name.rstrip("+") for name in _ROUTE_VARIABLE.findall(route)]
+
+
+class _Compiler:
+    """Compiles one workflow; holds what every state needs to know."""
+
+    def __init__(
+        self, *, workflow: str, version: int, substitutions: dict[str, str], stage: str
+    ) -> None:
+        self.workflow_name = workflow
+        self.version = version
+        self.substitutions = substitutions
+        self.stage = stage
+        self.query_language = "JSONPath"
+
+    # ------------------------------------------------------------------ machines
+
+    def workflow(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self.version == VERSION_03:
+            return self.workflow_03(data)
+
+        self.query_language = QUERY_LANGUAGES[data.get("query_language", "jsonpath")]
+        definition: dict[str, Any] = {}
+        if "comment" in data:
+            definition["Comment"] = data["comment"]
+        if "query_language" in data:
+            definition["QueryLanguage"] = self.query_language
+        definition.update(self.machine(data, ("states",)))
+        if "timeout_seconds" in data:
+            definition["TimeoutSeconds"] = data["timeout_seconds"]
+        if "asl_version" in data:
+            definition["Version"] = data["asl_version"]
+
+        return definition
+
+    def machine(
+        self, data: dict[str, Any], path: tuple[str | int, ...]
+    ) -> dict[str, Any]:
+        states = data["states"]
+        names = [state["name"] for state in states]
+        compiled: dict[str, Any] = {}
+        for index, state in enumerate(states):
+            following = names[index + 1] if index + 1 < len(names) else None
+            compiled[state["name"]] = self.state(state, following, (*path, index))
+
+        return {"StartAt": data.get("start_at", names[0]), "States": compiled}
+
+    def sub_machine(
+        self, data: dict[str, Any], path: tuple[str | int, ...]
+    ) -> dict[str, Any]:
+        machine: dict[str, Any] = {}
+        if "comment" in data:
+            machine["Comment"] = data["comment"]
+        machine.update(self.machine(data, (*path, "states")))
+        if "processor_config" in data:
+            machine["ProcessorConfig"] = self.structured(data["processor_config"])
+
+        return machine
+
+    # ------------------------------------------------------------------ states
+
+    def state(
+        self, state: dict[str, Any], following: str | None, path: tuple[str | int, ...]
+    ) -> dict[str, Any]:
+        kind = next(key for key in KINDS if key in state)
+        fields: dict[str, Any] = {"Type": KINDS[kind]}
+        language = QUERY_LANGUAGES.get(state.get("query_language", ""), "")
+        language = language or self.query_language
+
+        for key, value in state.items():
+            if key in ("name", "goto", "end", kind):
+                continue
+            if key == "query_language":
+                fields["QueryLanguage"] = QUERY_LANGUAGES[value]
+            elif key == "retry":
+                fields["Retry"] = [self.structured(retrier) for retrier in value]
+            elif key == "catch":
+                fields["Catch"] = [self.catcher(catcher) for catcher in value]
+            else:
+                fields[pascal(key)] = self.field(pascal(key), value)
+
+        if kind == "task":
+            fields["Resource"] = state["task"]
+        elif kind == "tech":
+            fields.update(self.tech(state, language, path))
+        elif kind == "choices":
+            fields["Choices"] = [self.rule(rule) for rule in state["choices"]]
+        elif kind == "wait":
+            fields.update(self.wait(state["wait"]))
+        elif kind == "fail" and isinstance(state["fail"], dict):
+            fields.update({pascal(k): v for k, v in state["fail"].items()})
+        elif kind == "parallel":
+            fields["Branches"] = [
+                self.sub_machine(branch, (*path, "parallel", index))
+                for index, branch in enumerate(state["parallel"])
+            ]
+        elif kind == "map":
+            processor = state["map"]
+            field = "Iterator" if processor.get("legacy_iterator") else "ItemProcessor"
+            fields[field] = self.sub_machine(processor, (*path, "map"))
+
+        if KINDS[kind] not in ("Choice", "Succeed", "Fail"):
+            if state.get("end"):
+                fields["End"] = True
+            elif "goto" in state:
+                fields["Next"] = state["goto"]
+            elif following is not None:
+                fields["Next"] = following
+            else:
+                fields["End"] = True
+
+        return ordered(fields)
+
+    def field(self, name: str, value: Any) -> Any:
+        if name in PAYLOAD_FIELDS:
+            return value
+        if name in STRUCTURED_FIELDS:
+            return self.structured(value)
+
+        return value
+
+    def structured(self, value: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            suffix = ".$" if key.endswith(".$") else ""
+            name = pascal(key.removesuffix(".$"))
+            result[name + suffix] = self.field(name, item)
+
+        return result
+
+    def catcher(self, catcher: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in catcher.items():
+            if key == "goto":
+                continue
+            result[pascal(key)] = value
+        result["Next"] = catcher["goto"]
+
+        return result
+
+    def rule(self, rule: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in rule.items():
+            if key == "goto":
+                continue
+            if key in ("and", "or"):
+                result[pascal(key)] = [self.rule(item) for item in value]
+            elif key == "not":
+                result["Not"] = self.rule(value)
+            else:
+                result[pascal(key)] = value
+        if "goto" in rule:
+            result["Next"] = rule["goto"]
+
+        return result
+
+    def wait(self, wait: Any) -> dict[str, Any]:
+        if isinstance(wait, dict):
+            return {pascal(key): value for key, value in wait.items()}
+
+        return {"Seconds": wait}
+
+    # ------------------------------------------------------------------ tech calls
+
+    def tech(
+        self, state: dict[str, Any], language: str, path: tuple[str | int, ...]
+    ) -> dict[str, Any]:
+        tech = state["tech"]
+        method = next(m for m in METHODS if m in tech)
+        event = _TechEvent(
+            service=tech["service"],
+            method=method.upper(),
+            route=tech[method],
+            path_parameters=tech.get("path") or {},
+            query=tech.get("query") or {},
+            headers=tech.get("headers") or {},
+            body=tech.get("body"),
+            workflow=self.workflow_name,
+            state=state["name"],
+            version=1,
+            stage=self.stage,
+            path=(*path, "tech"),
+        )
+        template = event.jsonata() if language == "JSONata" else event.jsonpath()
+        field = "Arguments" if language == "JSONata" else "Parameters"
+
+        return {"Resource": self.resource(tech["service"]), field: template}
+
+    def resource(self, service: str) -> str:
+        name = placeholder(service)
+
+        return self.substitutions.get(name, "${" + name + "}")
+
+    # ------------------------------------------------------------------ CoWorks 0.3
+
+    def workflow_03(self, data: dict[str, Any]) -> dict[str, Any]:
+        definition: dict[str, Any] = {}
+        if "comment" in data:
+            definition["Comment"] = data["comment"]
+        states: dict[str, Any] = {}
+        self.chain_03(data["states"], states, ("states",))
+        definition["StartAt"] = data["states"][0]["name"]
+        definition["States"] = states
+
+        return definition
+
+    def chain_03(
+        self,
+        chain: list[dict[str, Any]],
+        states: dict[str, Any],
+        path: tuple[str | int, ...],
+    ) -> None:
+        # Catch lists are chains of their own, written after the states that use them
+        # so the main chain's implicit next state is not one of them.
+        handlers: list[tuple[list[dict[str, Any]], tuple[str | int, ...]]] = []
+        for index, state in enumerate(chain):
+            following = chain[index + 1]["name"] if index + 1 < len(chain) else None
+            states[state["name"]] = self.state_03(state, following, (*path, index))
+            if state.get("catch"):
+                handlers.append((state["catch"], (*path, index, "catch")))
+        for handler, handler_path in handlers:
+            self.chain_03(handler, states, handler_path)
+
+    def state_03(
+        self, state: dict[str, Any], following: str | None, path: tuple[str | int, ...]
+    ) -> dict[str, Any]:
+        kind = next(key for key in KINDS_03 if key in state)
+        fields: dict[str, Any] = {"Type": KINDS_03[kind]}
+        if "comment" in state:
+            fields["Comment"] = state["comment"]
+
+        if kind == "tech":
+            fields.update(self.tech_03(state, path))
+        elif kind == "choices":
+            fields["Choices"] = [self.rule_03(rule) for rule in state["choices"]]
+            default = state.get("default", following)
+            if default is not None:
+                fields["Default"] = default
+        elif kind == "wait":
+            fields["Seconds"] = state["wait"]
+        elif kind == "fail":
+            details = state["fail"] if isinstance(state["fail"], dict) else {}
+            for key in ("error", "cause"):
+                value = details.get(key, state.get(key))
+                if value is not None:
+                    fields[pascal(key)] = value
+        if state.get("catch"):
+            fields["Catch"] = [
+                {"ErrorEquals": ["States.ALL"], "Next": state["catch"][0]["name"]}
+            ]
+
+        if fields["Type"] not in ("Choice", "Succeed", "Fail"):
+            goto = state.get("goto")
+            if goto == "End" or (goto is None and following is None):
+                fields["End"] = True
+            else:
+                fields["Next"] = goto if goto is not None else following
+
+        return ordered(fields)
+
+    def tech_03(
+        self, state: dict[str, Any], path: tuple[str | int, ...]
+    ) -> dict[str, Any]:
+        tech = state["tech"]
+        method = next(m for m in METHODS if m in tech)
+        body = tech.get("body", tech.get("form-data"))
+        event = _TechEvent(
+            service=tech["service"],
+            method=method.upper(),
+            route=tech[method],
+            path_parameters=tech.get("uri_params") or {},
+            query=tech.get("query_params") or {},
+            headers={},
+            body=body,
+            workflow=self.workflow_name,
+            state=state["name"],
+            version=0,
+            stage=self.stage,
+            path=(*path, "tech"),
+        )
+        fields: dict[str, Any] = {
+            "Resource": self.resource(tech["service"]),
+            "Parameters": event.jsonpath(),
+            "ResultPath": tech.get(
+                "result_path",
+                state.get("result_path", f"$.{slug(state['name'])}.result"),
+            ),
+        }
+        output_path = tech.get("output_path", state.get("output_path"))
+        if output_path is not None:
+            fields["OutputPath"] = output_path
+        if "timeout" in tech:
+            fields["TimeoutSeconds"] = tech["timeout"]
+
+        return fields
+
+    def rule_03(self, rule: dict[str, Any]) -> dict[str, Any]:
+        result = self.condition_03(rule)
+        result["Next"] = rule["goto"]
+
+        return result
+
+    def condition_03(self, condition: dict[str, Any]) -> dict[str, Any]:
+        if "not" in condition:
+            return {"Not": self.condition_03(condition["not"])}
+        for key in ("and", "or"):
+            if key in condition:
+                items = condition[key]
+                items = items if isinstance(items, list) else [items]
+                return {pascal(key): [self.condition_03(item) for item in items]}
+
+        return {"Variable": condition["var"], condition["oper"]: condition["value"]}
+
+
+class _TechEvent:
+    """The API Gateway proxy event a ``tech`` state sends, as a payload template."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        method: str,
+        route: str,
+        path_parameters: dict[str, Any],
+        query: dict[str, Any],
+        headers: dict[str, Any],
+        body: Any,
+        workflow: str,
+        state: str,
+        version: int,
+        stage: str,
+        path: tuple[str | int, ...],
+    ) -> None:
+        self.service = service
+        self.method = method
+        self.route = route
+        self.path_parameters = path_parameters
+        self.query = query
+        self.headers = {"Content-Type": "application/json", **headers}
+        self.body = body
+        self.workflow = workflow
+        self.state = state
+        self.version = version
+        self.stage = stage
+        self.path = path
+
+    def jsonpath(self) -> dict[str, Any]:
+        path_key, path_value = self.jsonpath_path()
+        parameters: dict[str, Any] = {}
+        for name, value in self.path_parameters.items():
+            if is_path_value(value):
+                parameters[f"{name}.$"] = f"States.Format('{{}}', {value})"
+            else:
+                parameters[name] = _text(value)
+        single: dict[str, Any] = {}
+        multiple: dict[str, Any] = {}
+        for name, value in self.query.items():
+            if is_path_value(value):
+                single[f"{name}.$"] = f"States.Format('{{}}', {value})"
+                multiple[f"{name}.$"] = f"States.Array(States.Format('{{}}', {value}))"
+            else:
+                values = value if isinstance(value, list) else [value]
+                single[name] = _text(values[-1]) if values else ""
+                multiple[name] = [_text(item) for item in values]
+
+        event: dict[str, Any] = {
+            "resource": self.route,
+            path_key: path_value,
+            "httpMethod": self.method,
+            "headers": _jsonpath_template(self.headers),
+            "multiValueHeaders": {},
+            "queryStringParameters": single or None,
+            "multiValueQueryStringParameters": multiple or None,
+            "pathParameters": parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": self.route,
+                "httpMethod": self.method,
+                path_key: path_value,
+                "stage": self.stage,
+            },
+        }
+        if is_path_value(self.body):
+            event["body.$"] = self.body
+        else:
+            event["body"] = _jsonpath_template(self.body)
+        event["isBase64Encoded"] = False
+        event["coworks"] = self.marker()
+
+        return event
+
+    def jsonpath_path(self) -> tuple[str, str]:
+        pieces: list[str] = []
+        arguments: list[str] = []
+        position = 0
+        for match in _ROUTE_VARIABLE.finditer(self.route):
+            pieces.append(self.route[position : match.start()])
+            name = match.group(1).rstrip("+")
+            value = self.path_parameters.get(name, match.group(0))
+            if is_path_value(value):
+                pieces.append("\0")
+                arguments.append(value)
+            else:
+                pieces.append(_text(value))
+            position = match.end()
+        pieces.append(self.route[position:])
+
+        if not arguments:
+            return "path", "".join(pieces)
+        template = "".join(
+            "{}" if piece == "\0" else _intrinsic_literal(piece) for piece in pieces
+        )
+
+        return "path.$", f"States.Format('{template}', {', '.join(arguments)})"
+
+    def jsonata(self) -> dict[str, Any]:
+        path_value = self.jsonata_path()
+        parameters: dict[str, Any] = {}
+        for name, value in self.path_parameters.items():
+            parameters[name] = _jsonata_text(value)
+        single: dict[str, Any] = {}
+        multiple: dict[str, Any] = {}
+        for name, value in self.query.items():
+            if is_jsonata_value(value):
+                inner = value[2:-2].strip()
+                single[name] = f"{{% $string({inner}) %}}"
+                multiple[name] = f"{{% [$string({inner})] %}}"
+            else:
+                values = value if isinstance(value, list) else [value]
+                single[name] = _jsonata_text(values[-1]) if values else ""
+                multiple[name] = [_jsonata_text(item) for item in values]
+
+        return {
+            "resource": self.route,
+            "path": path_value,
+            "httpMethod": self.method,
+            "headers": self.headers,
+            "multiValueHeaders": {},
+            "queryStringParameters": single or None,
+            "multiValueQueryStringParameters": multiple or None,
+            "pathParameters": parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": self.route,
+                "httpMethod": self.method,
+                "path": path_value,
+                "stage": self.stage,
+            },
+            "body": self.body,
+            "isBase64Encoded": False,
+            "coworks": self.marker(),
+        }
+
+    def jsonata_path(self) -> str:
+        pieces: list[str] = []
+        dynamic = False
+        position = 0
+        for match in _ROUTE_VARIABLE.finditer(self.route):
+            literal = self.route[position : match.start()]
+            if literal:
+                pieces.append(json.dumps(literal))
+            name = match.group(1).rstrip("+")
+            value = self.path_parameters.get(name, match.group(0))
+            if is_jsonata_value(value):
+                pieces.append(f"$string({value[2:-2].strip()})")
+                dynamic = True
+            else:
+                pieces.append(json.dumps(_text(value)))
+            position = match.end()
+        if self.route[position:]:
+            pieces.append(json.dumps(self.route[position:]))
+
+        if not dynamic:
+            return "".join(json.loads(piece) for piece in pieces)
+
+        return "{% " + " & ".join(pieces) + " %}"
+
+    def marker(self) -> dict[str, Any]:
+        return {"version": self.version, "workflow": self.workflow, "state": self.state}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+
+    return str(value)
+
+
+def _jsonata_text(value: Any) -> str:
+    if is_jsonata_value(value):
+        return f"{{% $string({value[2:-2].strip()}) %}}"
+
+    return _text(value)
+
+
+def _intrinsic_literal(text: str) -> str:
+    # Inside an intrinsic's string argument, these characters are escaped.
+    return re.sub(r"([\\'{}])", r"\\\1", text)
+
+
+def _jsonpath_template(value: Any) -> Any:
+    """Return a payload template where strings that are paths get ``.$`` keys."""
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if is_path_value(item):
+                result[f"{key}.$"] = item
+            else:
+                result[key] = _jsonpath_template(item)
+        return result
+    if isinstance(value, list):
+        return [_jsonpath_template(item) for item in value]
+
+    return value

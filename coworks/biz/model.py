@@ -1,0 +1,298 @@
+"""The workflow DSL's vocabulary: state kinds, key names and their ASL counterparts.
+
+The DSL names every ASL field in readable snake_case (``items_path`` for ``ItemsPath``,
+``csv_header_location`` for ``CSVHeaderLocation``). This module holds the one table
+used both ways, by the compiler (DSL -> ASL) and the decompiler (ASL -> DSL), so the
+two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: The DSL version of CoWorks 0.3 files (no ``version`` key) and the current one.
+VERSION_03 = 0
+VERSION_1 = 1
+
+#: The key that gives a version-1 state its kind, and the ASL ``Type`` it compiles to.
+KINDS: dict[str, str] = {
+    "task": "Task",
+    "tech": "Task",
+    "pass": "Pass",
+    "choices": "Choice",
+    "wait": "Wait",
+    "succeed": "Succeed",
+    "fail": "Fail",
+    "parallel": "Parallel",
+    "map": "Map",
+}
+
+#: The kind keys of a CoWorks 0.3 state.
+KINDS_03: dict[str, str] = {
+    "tech": "Task",
+    "pass": "Pass",
+    "choices": "Choice",
+    "wait": "Wait",
+    "success": "Succeed",
+    "fail": "Fail",
+}
+
+#: The HTTP methods a ``tech`` call may use, as DSL keys.
+METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+METHODS_03 = ("get", "post", "put")
+
+#: Query languages as written in the DSL and in ASL.
+QUERY_LANGUAGES = {"jsonpath": "JSONPath", "jsonata": "JSONata"}
+
+#: Every ASL field name the DSL spells in snake_case. Fields whose value is user data
+#: (payload templates, results, variables) keep their content verbatim.
+ASL_NAMES = (
+    # State machines, branches and processors.
+    "Comment",
+    "StartAt",
+    "States",
+    "TimeoutSeconds",
+    "Version",
+    "QueryLanguage",
+    "ProcessorConfig",
+    "Mode",
+    "ExecutionType",
+    # States.
+    "Type",
+    "Resource",
+    "Credentials",
+    "InputPath",
+    "Parameters",
+    "Arguments",
+    "Items",
+    "ItemsPath",
+    "ItemSelector",
+    "ItemReader",
+    "ItemBatcher",
+    "ItemProcessor",
+    "Iterator",
+    "ResultWriter",
+    "Branches",
+    "MaxConcurrency",
+    "MaxConcurrencyPath",
+    "ToleratedFailureCount",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentage",
+    "ToleratedFailurePercentagePath",
+    "Label",
+    "Choices",
+    "Default",
+    "Seconds",
+    "SecondsPath",
+    "Timestamp",
+    "TimestampPath",
+    "Result",
+    "ResultSelector",
+    "ResultPath",
+    "OutputPath",
+    "Output",
+    "Assign",
+    "TimeoutSecondsPath",
+    "HeartbeatSeconds",
+    "HeartbeatSecondsPath",
+    "Retry",
+    "Catch",
+    "Error",
+    "ErrorPath",
+    "Cause",
+    "CausePath",
+    "Next",
+    "End",
+    # Retriers and catchers.
+    "ErrorEquals",
+    "IntervalSeconds",
+    "MaxAttempts",
+    "BackoffRate",
+    "MaxDelaySeconds",
+    "JitterStrategy",
+    # Choice rules.
+    "Variable",
+    "Condition",
+    "And",
+    "Or",
+    "Not",
+    # Item reader, batcher and result writer.
+    "ReaderConfig",
+    "InputType",
+    "CSVHeaderLocation",
+    "CSVHeaders",
+    "CSVDelimiter",
+    "MaxItems",
+    "MaxItemsPath",
+    "ManifestType",
+    "MaxItemsPerBatch",
+    "MaxItemsPerBatchPath",
+    "MaxInputBytesPerBatch",
+    "MaxInputBytesPerBatchPath",
+    "BatchInput",
+    "WriterConfig",
+    "OutputType",
+    "Transformation",
+)
+
+#: Choice rule comparison operators (each also has a ``...Path`` form except ``Is*``).
+COMPARISONS = (
+    "StringEquals",
+    "StringLessThan",
+    "StringGreaterThan",
+    "StringLessThanEquals",
+    "StringGreaterThanEquals",
+    "NumericEquals",
+    "NumericLessThan",
+    "NumericGreaterThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThanEquals",
+    "BooleanEquals",
+    "TimestampEquals",
+    "TimestampLessThan",
+    "TimestampGreaterThan",
+    "TimestampLessThanEquals",
+    "TimestampGreaterThanEquals",
+)
+TYPE_TESTS = (
+    "IsNull",
+    "IsPresent",
+    "IsNumeric",
+    "IsString",
+    "IsBoolean",
+    "IsTimestamp",
+)
+OPERATORS = (
+    *COMPARISONS,
+    *(f"{name}Path" for name in COMPARISONS),
+    "StringMatches",
+    *TYPE_TESTS,
+)
+
+#: Fields whose values are user data, copied verbatim between DSL and ASL.
+PAYLOAD_FIELDS = frozenset(
+    {
+        "Parameters",
+        "Arguments",
+        "ItemSelector",
+        "ResultSelector",
+        "Result",
+        "Output",
+        "Assign",
+        "Credentials",
+        "BatchInput",
+        "Items",
+        "CSVHeaders",
+    }
+)
+
+#: Fields holding a nested object whose own keys are ASL field names.
+STRUCTURED_FIELDS = frozenset(
+    {"ItemReader", "ReaderConfig", "ItemBatcher", "ResultWriter", "WriterConfig"}
+)
+
+#: The order of fields in compiled ASL, so output is stable and reads top-down.
+FIELD_ORDER = {
+    name: index
+    for index, name in enumerate(
+        (
+            "Type",
+            "Comment",
+            "QueryLanguage",
+            "Resource",
+            "Credentials",
+            "InputPath",
+            "Parameters",
+            "Arguments",
+            "Items",
+            "ItemsPath",
+            "ItemSelector",
+            "ItemReader",
+            "ItemBatcher",
+            "ItemProcessor",
+            "Iterator",
+            "Branches",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "Label",
+            "ResultWriter",
+            "Choices",
+            "Default",
+            "Seconds",
+            "SecondsPath",
+            "Timestamp",
+            "TimestampPath",
+            "Error",
+            "ErrorPath",
+            "Cause",
+            "CausePath",
+            "Result",
+            "ResultSelector",
+            "ResultPath",
+            "OutputPath",
+            "Output",
+            "Assign",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Retry",
+            "Catch",
+            "Next",
+            "End",
+        )
+    )
+}
+
+_WORD = re.compile(r"CSV|[A-Z][a-z0-9]*")
+
+
+def snake(name: str) -> str:
+    """Return the DSL spelling of an ASL field name: ``ItemsPath`` -> ``items_path``.
+
+    Args:
+        name: the ASL name.
+
+    Returns:
+        The snake_case name.
+    """
+    return "_".join(word.lower() for word in _WORD.findall(name))
+
+
+#: DSL name -> ASL name, for every field and operator the DSL knows.
+PASCAL: dict[str, str] = {snake(name): name for name in (*ASL_NAMES, *OPERATORS)}
+
+
+def pascal(name: str) -> str:
+    """Return the ASL spelling of a DSL key, or the key itself when it is not a field.
+
+    Args:
+        name: the snake_case name.
+
+    Returns:
+        The PascalCase ASL name.
+    """
+    return PASCAL.get(name, name)
+
+
+def ordered(fields: dict[str, Any]) -> dict[str, Any]:
+    """Return the fields of a state in the stable order compiled ASL uses."""
+    return dict(sorted(fields.items(), key=lambda item: FIELD_ORDER.get(item[0], 99)))
+
+
+def slug(name: str) -> str:
+    """Return the key a CoWorks 0.3 tech state stores its result under.
+
+    ``"Check server"`` gives ``"check_server"``: words joined by ``_``, lower case.
+    """
+    return "_".join(name.split()).lower()
+
+
+def placeholder(service: str) -> str:
+    """Return the substitution name of a service's Lambda ARN, e.g. ``tech_mail``."""
+    return "tech_" + re.sub(r"[^A-Za-z0-9_]", "_", service)
