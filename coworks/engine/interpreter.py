@@ -15,14 +15,28 @@ the interpreter lets :class:`asyncio.CancelledError` propagate.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import logging
+import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from coworks.engine.clock import Clock
-from coworks.engine.tasks import Handler, TaskDispatcher
+from coworks.engine.clock import Clock, VirtualClock
+from coworks.engine.errors import TIMEOUT, StatesError
+from coworks.engine.history import History, to_json
+from coworks.engine.states import (
+    JSONPATH,
+    ExecutionTimedOut,
+    Frame,
+    Machine,
+    Runtime,
+    iso_time,
+    run_state,
+)
+from coworks.engine.tasks import Callbacks, Handler, HandlerDispatcher, TaskDispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +192,108 @@ async def run_execution(
     Raises:
         asyncio.CancelledError: the caller cancelled the task (stop).
     """
-    raise NotImplementedError("run_execution is being written")
+    if isinstance(definition, str):
+        definition = parse_definition(definition)
+    machine = compile_machine(definition)
+    if callbacks is None:
+        callbacks = Callbacks()
+
+    sink = listener.on_event if listener is not None else None
+    history = History(clock, sink, first_id=resume.last_event_id if resume else 0)
+    execution = {
+        "Id": context.execution_arn,
+        "Input": context.input if context.input is not None else input,
+        "StartTime": iso_time(context.start_time),
+        "Name": context.execution_name,
+        "RoleArn": context.role_arn,
+        "RedriveCount": context.redrive_count,
+    }
+    if context.redrive_time is not None:
+        execution["RedriveTime"] = iso_time(context.redrive_time)
+    timeout = definition.get("TimeoutSeconds")
+    deadline = None
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        deadline = context.start_time + dt.timedelta(seconds=timeout)
+    rt = Runtime(
+        clock=clock,
+        dispatcher=dispatcher,
+        callbacks=callbacks,
+        history=history,
+        execution=execution,
+        state_machine={
+            "Id": context.state_machine_arn,
+            "Name": context.state_machine_name,
+        },
+        region=_region(context.state_machine_arn),
+        deadline=deadline,
+    )
+
+    if resume is None:
+        history.add(
+            "ExecutionStarted",
+            {
+                "input": to_json(input),
+                "inputDetails": {"truncated": False},
+                "roleArn": context.role_arn,
+                "stateMachineArn": context.state_machine_arn,
+            },
+        )
+        checkpoint = Checkpoint(machine.start_at, input, {}, history.last_id)
+    else:
+        checkpoint = Checkpoint(
+            resume.state, resume.input, dict(resume.variables), history.last_id
+        )
+
+    logger.debug("execution %s starts at %s", context.execution_arn, checkpoint.state)
+    frame = Frame(checkpoint.variables)
+    data = checkpoint.input
+    state = machine.states[checkpoint.state]
+    try:
+        while True:
+            checkpoint = Checkpoint(
+                state.name, data, dict(frame.variables), history.last_id
+            )
+            if listener is not None:
+                listener.on_checkpoint(checkpoint)
+            data, following = await run_state(rt, state, data, frame)
+            if following is None:
+                break
+            state = machine.states[following]
+    except ExecutionTimedOut:
+        history.add(
+            "ExecutionTimedOut",
+            {"error": TIMEOUT, "cause": "The execution timed out."},
+            final=True,
+        )
+        return Outcome(
+            "TIMED_OUT",
+            error=TIMEOUT,
+            cause="The execution timed out.",
+            failed_state=state.name,
+            checkpoint=checkpoint,
+        )
+    except StatesError as err:
+        details = {"error": err.error}
+        if err.cause is not None:
+            details["cause"] = err.cause
+        history.add("ExecutionFailed", details, final=True)
+        logger.debug(
+            "execution %s failed in %s: %s", context.execution_arn, state.name, err
+        )
+        return Outcome(
+            "FAILED",
+            error=err.error,
+            cause=err.cause,
+            failed_state=state.name,
+            checkpoint=checkpoint,
+        )
+
+    history.add(
+        "ExecutionSucceeded",
+        {"output": to_json(data), "outputDetails": {"truncated": False}},
+        final=True,
+    )
+    return Outcome("SUCCEEDED", output=data)
 
 
 def execute(
@@ -206,4 +321,107 @@ def execute(
     Raises:
         ValueError: the definition is not JSON or not a state machine.
     """
-    raise NotImplementedError("execute is being written")
+    if isinstance(definition, str):
+        definition = parse_definition(definition)
+    if input is None:
+        input = {}
+    if clock is None:
+        clock = VirtualClock()
+
+    events: list[dict[str, Any]] = []
+    sink = _ListListener(events)
+    name = str(uuid.uuid4())
+    machine_name = "coworks"
+    context = ExecutionContext(
+        execution_arn=f"arn:aws:states:{_LOCAL_REGION}:{_LOCAL_ACCOUNT}:execution:"
+        f"{machine_name}:{name}",
+        execution_name=name,
+        state_machine_arn=f"arn:aws:states:{_LOCAL_REGION}:{_LOCAL_ACCOUNT}:"
+        f"stateMachine:{machine_name}",
+        state_machine_name=machine_name,
+        start_time=clock.now(),
+        input=input,
+    )
+    dispatcher = HandlerDispatcher(handlers, mocks)
+
+    outcome = asyncio.run(
+        run_execution(
+            definition,
+            input,
+            context=context,
+            clock=clock,
+            dispatcher=dispatcher,
+            listener=sink,
+        )
+    )
+
+    return ExecutionResult(
+        status=outcome.status,
+        output=outcome.output,
+        error=outcome.error,
+        cause=outcome.cause,
+        failed_state=outcome.failed_state,
+        checkpoint=outcome.checkpoint,
+        history=events,
+    )
+
+
+_LOCAL_REGION = "us-east-1"
+_LOCAL_ACCOUNT = "000000000000"
+
+
+class _ListListener:
+    """Keeps the events in a list; checkpoints are not needed in memory."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
+        self.on_event = events.append
+
+    def on_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Ignore checkpoints: an in-memory run is never resumed."""
+
+
+def _region(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else _LOCAL_REGION
+
+
+def parse_definition(text: str) -> dict[str, Any]:
+    """Parse a definition given as JSON text.
+
+    Raises:
+        ValueError: the text is not a JSON object.
+    """
+    try:
+        definition = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"The state machine definition is not valid JSON: {exc}. Pass a dict or "
+            "JSON text."
+        ) from exc
+    if not isinstance(definition, dict):
+        raise ValueError(
+            "The state machine definition must be a JSON object, got "
+            f"{type(definition).__name__}."
+        )
+    return definition
+
+
+_MACHINES: dict[int, tuple[dict[str, Any], Machine]] = {}
+
+
+def compile_machine(definition: dict[str, Any]) -> Machine:
+    """Compile a definition, reusing the last compilation of the same dict.
+
+    Raises:
+        ValueError: the definition is not a runnable state machine.
+    """
+    cached = _MACHINES.get(id(definition))
+    if cached is not None and cached[0] is definition:
+        return cached[1]
+
+    machine = Machine(definition, definition.get("QueryLanguage", JSONPATH))
+    if len(_MACHINES) > 64:
+        _MACHINES.clear()
+    _MACHINES[id(definition)] = (definition, machine)
+    return machine
