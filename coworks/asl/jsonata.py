@@ -193,6 +193,13 @@ def _extra_functions() -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=1)
+def _null() -> Any:
+    from jsonata.utils import Utils
+
+    return Utils.NULL_VALUE
+
+
 # --- results -----------------------------------------------------------------------
 
 
@@ -251,7 +258,10 @@ def evaluate_jsonata(
 
     bindings: dict[str, Any] = dict(_extra_functions())
     if variables:
-        bindings.update(variables)
+        # A variable holding JSON null must read as null, not as undefined.
+        null = _null()
+        for name, value in variables.items():
+            bindings[name] = null if value is None else value
     bindings["states"] = states
 
     try:
