@@ -7,6 +7,8 @@ embedded engine on one machine.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from coworks.errors import (
     BadRequestError,
     ConfigError,
@@ -20,10 +22,37 @@ from coworks.errors import (
 )
 from coworks.problems import Problem, ProblemsError
 
+if TYPE_CHECKING:
+    from coworks.auth import AuthRequest, AuthResponse
+    from coworks.tech import Blueprint, TechMicroService, entry, tech_error
+
 __version__ = "1.0.0.dev0"
 
+#: Public names whose modules import Chalice: loaded on first use, so that importing
+#: coworks for workflows or the CLI does not pay for them.
+_LAZY = {
+    "AuthRequest": "coworks.auth",
+    "AuthResponse": "coworks.auth",
+    "Blueprint": "coworks.tech",
+    "TechMicroService": "coworks.tech",
+    "entry": "coworks.tech",
+    "tech_error": "coworks.tech",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'coworks' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 __all__ = [
+    "AuthRequest",
+    "AuthResponse",
     "BadRequestError",
+    "Blueprint",
     "ConfigError",
     "CoworksError",
     "DeployError",
@@ -33,6 +62,9 @@ __all__ = [
     "NotFoundError",
     "Problem",
     "ProblemsError",
+    "TechMicroService",
     "UnauthorizedError",
     "__version__",
+    "entry",
+    "tech_error",
 ]

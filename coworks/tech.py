@@ -1,0 +1,441 @@
+"""Technical microservices: classes whose methods named after HTTP verbs are routes.
+
+A :class:`TechMicroService` is a ``chalice.Chalice`` application and its own Lambda
+handler. Routes are derived from method names when the class is created (conflicts are
+reported then), and bound to precompiled argument binders when it is instantiated, so
+a request does no introspection.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from chalice.app import Chalice, ChaliceViewError, CORSConfig, Request, RouteEntry
+
+from coworks.auth import AuthRequest, policy_for
+from coworks.binding import MAX_BODY_BYTES, NO_BODY, Binder, Body, parse_body
+from coworks.errors import (
+    BadRequestError,
+    ConfigError,
+    HTTPError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+)
+from coworks.handler import (
+    HTTP,
+    SCHEDULE,
+    SQS,
+    TASK,
+    TOKEN,
+    error_response,
+    event_kind,
+    internal_error_response,
+    proxy_response,
+    result_response,
+    task_answer,
+    tech_error,
+)
+from coworks.routing import Route, RouteTable, derive_routes, entry, normalize_prefix
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Blueprint", "TechMicroService", "entry", "tech_error"]
+
+
+class Blueprint:
+    """A group of routes a service serves under a URL prefix.
+
+    Methods follow the same naming rules as a service's. Inside a route method,
+    ``self.service`` is the service the blueprint is registered on.
+    """
+
+    _declared: ClassVar[list[Route]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._declared = derive_routes(cls, Blueprint)
+        RouteTable(cls._declared, where=cls.__qualname__)
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or type(self).__name__.lower()
+        self._service: TechMicroService | None = None
+
+    @property
+    def service(self) -> TechMicroService:
+        """The service this blueprint is registered on."""
+        if self._service is None:
+            raise ConfigError(
+                f"The blueprint {self.name!r} is not registered on a service; call "
+                f"service.register_blueprint(blueprint, url_prefix=...) first."
+            )
+        return self._service
+
+    @property
+    def current_request(self) -> Request | None:
+        """The request being served by this thread, as a Chalice ``Request``."""
+        return self.service.current_request
+
+
+class _Endpoint:
+    """A route bound to its instance and its argument binder."""
+
+    __slots__ = ("binder", "call", "route")
+
+    def __init__(self, route: Route, target: object) -> None:
+        self.route = route
+        self.call: Callable[..., Any] = getattr(target, route.attribute)
+        self.binder = Binder(route.function, f"{route.owner}.{route.attribute}")
+
+
+class TechMicroService(Chalice):
+    """A technical microservice: a Chalice app whose verb-named methods are routes.
+
+    ``get_content(self)`` serves ``GET /content``; positional parameters without
+    defaults become path variables, the others come from the query string or body.
+    Define ``auth(self, auth_request)`` to protect the routes, ``on_message(self,
+    message)`` to consume SQS messages and ``on_schedule(self, event)`` for
+    EventBridge schedules.
+
+    Args:
+        name: the service name (default: the class name in lower case).
+        cors: ``True`` or a Chalice ``CORSConfig`` to answer browsers from other
+            origins; ``None`` (default) for no CORS headers.
+        admin: serve the admin blueprint under ``/admin`` (routes and OpenAPI).
+        debug: Chalice's debug flag.
+    """
+
+    _declared: ClassVar[list[Route]] = []
+
+    #: Default CORS configuration of the class; the ``cors`` argument overrides it.
+    cors_config: ClassVar[CORSConfig | bool | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._declared = derive_routes(cls, TechMicroService)
+        RouteTable(cls._declared, where=cls.__qualname__)
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        cors: CORSConfig | bool | None = None,
+        admin: bool = True,
+        debug: bool = False,
+    ) -> None:
+        super().__init__(
+            name or type(self).__name__.lower(), debug=debug, configure_logs=False
+        )
+        self.blueprints: list[tuple[Blueprint, str]] = []
+        cors = self.cors_config if cors is None else cors
+        self.cors: CORSConfig | None = CORSConfig() if cors is True else cors or None
+        self.api.cors = self.cors if self.cors is not None else False
+        self._local = threading.local()
+        self._first_lock = threading.Lock()
+        self._activated = False
+        self._own = [_Endpoint(route, self) for route in self._declared]
+        self._blueprint_endpoints: list[_Endpoint] = []
+        self._compile()
+
+        if admin:
+            from coworks.admin import Admin
+
+            self.register_blueprint(Admin(), url_prefix="/admin")
+
+    # -- routes -------------------------------------------------------------------
+
+    def register_blueprint(  # type: ignore[override]
+        self,
+        blueprint: Blueprint,
+        name_prefix: str | None = None,
+        url_prefix: str | None = None,
+    ) -> None:
+        """Serve a blueprint's routes under ``url_prefix``.
+
+        Args:
+            blueprint: a :class:`Blueprint` instance.
+            name_prefix: unused; kept for Chalice's signature.
+            url_prefix: the prefix (``/admin``); ``""`` or ``None`` for none.
+
+        Raises:
+            ConfigError: the blueprint is not a CoWorks Blueprint, or its routes
+                conflict with the service's.
+        """
+        if not isinstance(blueprint, Blueprint):
+            raise ConfigError(
+                f"register_blueprint() expects a coworks.Blueprint, got "
+                f"{type(blueprint).__name__}; derive the blueprint from "
+                f"coworks.Blueprint."
+            )
+
+        prefix = normalize_prefix(url_prefix or "")
+        index = len(self.blueprints)
+        routes = derive_routes(
+            type(blueprint), Blueprint, prefix=prefix, blueprint=index
+        )
+        endpoints = [_Endpoint(route, blueprint) for route in routes]
+        previous = self._blueprint_endpoints
+        self._blueprint_endpoints = previous + endpoints
+        try:
+            self._compile()
+        except ConfigError:
+            self._blueprint_endpoints = previous
+            self._compile()
+            raise
+
+        blueprint._service = self
+        self.blueprints.append((blueprint, prefix))
+
+    def _compile(self) -> None:
+        """Build the route table, the endpoint index and Chalice's route entries."""
+        endpoints = self._own + self._blueprint_endpoints
+        self.route_table = RouteTable(
+            [endpoint.route for endpoint in endpoints], where=type(self).__qualname__
+        )
+        self._endpoints: dict[str, dict[str, _Endpoint]] = {}
+        self.routes.clear()
+        for endpoint in endpoints:
+            route = endpoint.route
+            self._endpoints.setdefault(route.resource, {})[route.method] = endpoint
+            self.routes[route.resource][route.method] = RouteEntry(
+                endpoint.call,
+                route.attribute,
+                route.resource,
+                route.method,
+                cors=self.cors,
+            )
+
+    @property
+    def has_auth(self) -> bool:
+        """Whether the service defines an ``auth`` method."""
+        return callable(getattr(self, "auth", None))
+
+    # -- lifecycle hooks ----------------------------------------------------------
+
+    def before_first_activation(self, event: dict[str, Any], context: Any) -> None:
+        """Run once, before the first event this instance handles. Override it."""
+
+    def before_activation(self, event: dict[str, Any], context: Any) -> Any:
+        """Run before each request; a result other than None answers it. Override it."""
+        return None
+
+    def after_activation(self, response: dict[str, Any]) -> dict[str, Any]:
+        """Run after each request with its proxy response; return it. Override it."""
+        return response
+
+    # -- the Lambda handler -------------------------------------------------------
+
+    @property  # type: ignore[override]
+    def current_request(self) -> Request | None:
+        """The request being served by this thread, as a Chalice ``Request``."""
+        return getattr(self._local, "request", None)
+
+    @current_request.setter
+    def current_request(self, value: Request | None) -> None:
+        self._local.request = value
+
+    def __call__(self, event: Any, context: Any = None) -> Any:
+        """Handle any Lambda event this service answers (see ``coworks.handler``).
+
+        Args:
+            event: an API Gateway proxy, TOKEN authorizer, workflow Task, SQS or
+                scheduled event.
+            context: the Lambda context.
+
+        Returns:
+            The answer for that kind of event.
+
+        Raises:
+            UnknownEventError: the event is of another kind.
+        """
+        kind = event_kind(event)
+        if not self._activated:
+            self._activate(event, context)
+        self.lambda_context = context
+
+        if kind == HTTP:
+            return self._serve(event, context, task=False)
+        if kind == TASK:
+            return self._serve_task(event, context)
+        if kind == TOKEN:
+            return self._authorize(event)
+        if kind == SQS:
+            from coworks.events import handle_messages
+
+            return handle_messages(self, event)
+        if kind == SCHEDULE:
+            from coworks.events import handle_schedule
+
+            return handle_schedule(self, event)
+        raise AssertionError(f"unhandled event kind {kind}")  # pragma: no cover
+
+    def _activate(self, event: Any, context: Any) -> None:
+        """Run ``before_first_activation`` once, whichever thread comes first."""
+        with self._first_lock:
+            if not self._activated:
+                self.before_first_activation(event, context)
+                self._activated = True
+
+    def _serve_task(self, event: dict[str, Any], context: Any) -> Any:
+        """Answer a workflow Task event (see the event contract in the docs)."""
+        marker = event.get("coworks") or {}
+        version = marker.get("version", 1) if isinstance(marker, dict) else 1
+        if version not in (0, 1):
+            raise ConfigError(
+                f"The workflow Task event has coworks version {version!r}; this "
+                f"service understands versions 0 and 1."
+            )
+
+        response = self._serve(event, context, task=True)
+        return task_answer(response, version)
+
+    def _serve(
+        self, event: dict[str, Any], context: Any, *, task: bool
+    ) -> dict[str, Any]:
+        """Answer an API Gateway proxy event (or a Task event) with a proxy response."""
+        try:
+            self.current_request = _request(event, context, task)
+            response = self.before_activation(event, context)
+            if response is None:
+                response = self._dispatch(event, task)
+            else:
+                response = result_response(response)
+            response = self.after_activation(response)
+        except (HTTPError, ChaliceViewError) as err:
+            response = error_response(err)
+        except Exception:
+            logger.exception(
+                "%s %s failed in service %s",
+                event.get("httpMethod"),
+                event.get("path"),
+                self.app_name,
+            )
+            response = internal_error_response()
+        finally:
+            self.current_request = None
+
+        if self.cors is not None and not task:
+            for name, value in self.cors.get_access_control_headers().items():
+                response["headers"].setdefault(name, value)
+
+        return response
+
+    def _dispatch(self, event: dict[str, Any], task: bool) -> dict[str, Any]:
+        """Find the endpoint of an event, bind its arguments and call it."""
+        context = event.get("requestContext") or {}
+        resource = event.get("resource") or context.get("resourcePath") or ""
+        method = event.get("httpMethod") or ""
+        endpoints = self._endpoints.get(resource)
+        if endpoints is None:
+            raise NotFoundError(f"No route has the resource path {resource!r}.")
+
+        endpoint = endpoints.get(method)
+        if endpoint is None:
+            if method == "OPTIONS" and self.cors is not None:
+                return self._preflight(endpoints)
+            allowed = ", ".join(sorted(endpoints))
+            raise MethodNotAllowedError(
+                f"{method} is not allowed on {resource!r}; allowed: {allowed}."
+            )
+
+        body = _task_body(event) if task else _http_body(event)
+        query = event.get("multiValueQueryStringParameters")
+        if query is None and event.get("queryStringParameters"):
+            query = {k: [v] for k, v in event["queryStringParameters"].items()}
+        arguments = endpoint.binder.bind(event.get("pathParameters"), query, body)
+
+        return result_response(endpoint.call(**arguments))
+
+    def _preflight(self, endpoints: Mapping[str, _Endpoint]) -> dict[str, Any]:
+        """Answer a CORS preflight request for a resource."""
+        methods = ",".join([*sorted(endpoints), "OPTIONS"])
+        return proxy_response(None, 200, {"Access-Control-Allow-Methods": methods})
+
+    def _authorize(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Answer the TOKEN authorizer event with the IAM policy ``auth`` decides.
+
+        Raises:
+            Exception: ``Unauthorized``, API Gateway's signal for a 401, when the
+                token is missing or ``auth`` raises ``UnauthorizedError``.
+        """
+        token = event.get("authorizationToken") or ""
+        method_arn = event["methodArn"]
+        request = AuthRequest(token, method_arn)
+        methods = self.route_table.methods_of(request.path)
+        if methods:
+            request.route = next(iter(methods.values())).resource
+
+        if not self.has_auth:
+            return policy_for(True, request)
+        if not token:
+            raise Exception("Unauthorized")
+        try:
+            result = self.auth(request)  # type: ignore[attr-defined]
+        except UnauthorizedError as err:
+            logger.debug("auth refused a token: %s", err)
+            raise Exception("Unauthorized") from err
+
+        return policy_for(result, request)
+
+
+def _request(event: dict[str, Any], context: Any, task: bool) -> Request:
+    """Return the Chalice request of an event (a Task's JSON body as a string)."""
+    if task or not isinstance(event.get("body"), str | None):
+        body = event.get("body")
+        event = {**event, "body": None if body is None else json.dumps(body)}
+    event.setdefault("multiValueQueryStringParameters", None)
+    event.setdefault("stageVariables", None)
+    event.setdefault("pathParameters", None)
+    event.setdefault("headers", {})
+    return Request(event, context)
+
+
+def _header(event: dict[str, Any], name: str) -> str:
+    """Return a request header, whatever its case, or ""."""
+    headers = event.get("headers") or {}
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        for key, item in headers.items():
+            if key.lower() == lowered:
+                return str(item)
+        return ""
+    return str(value)
+
+
+def _http_body(event: dict[str, Any]) -> Body:
+    """Parse the body of an API Gateway event (a string, or already a JSON value)."""
+    body = event.get("body")
+    if body is None or body == "":
+        return NO_BODY
+    if not isinstance(body, str):
+        return Body("json", body)
+
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except ValueError as err:
+            raise BadRequestError(
+                f"The request body is flagged base64 but is not valid base64 ({err})."
+            ) from err
+    else:
+        raw = body.encode("utf-8")
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(
+            f"The request body has {len(raw)} bytes, over API Gateway's limit of "
+            f"{MAX_BODY_BYTES} (10 MB); send less data per request."
+        )
+
+    return parse_body(_header(event, "Content-Type"), raw)
+
+
+def _task_body(event: dict[str, Any]) -> Body:
+    """Return the JSON value a workflow Task sends as its body."""
+    body = event.get("body")
+    return NO_BODY if body is None else Body("json", body)

@@ -1,0 +1,176 @@
+"""The authorizer, run the same way by API Gateway and locally."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from coworks import AuthRequest, AuthResponse, TechMicroService
+from coworks.auth import is_allowed, method_arn
+from coworks.errors import UnauthorizedError
+from coworks.testing import TestClient
+
+ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/items/42"
+
+
+class Guarded(TechMicroService):
+    def __init__(self) -> None:
+        super().__init__(admin=False)
+        self.seen: list[AuthRequest] = []
+
+    def auth(self, auth_request: AuthRequest) -> Any:
+        self.seen.append(auth_request)
+        token = auth_request.token
+        if token == "all":
+            return True
+        if token == "none":
+            return False
+        if token == "items":
+            return ["GET /items/*"]
+        if token == "object":
+            return AuthResponse(["/items/{id}"], principal_id="ann", context={"k": "v"})
+        if token == "raise":
+            raise UnauthorizedError("expired")
+        if token == "broken":
+            raise RuntimeError("bug in auth")
+        return False
+
+    def get_items(self, id: str) -> Any:
+        request = self.current_request
+        assert request is not None
+        return {"id": id, "authorizer": request.context.get("authorizer")}
+
+    def put_items(self, id: str) -> str:
+        return id
+
+    def get_open(self) -> str:
+        return "open"
+
+
+@pytest.mark.parametrize(
+    ("token", "method", "path", "status"),
+    [
+        ("all", "GET", "/items/1", 200),
+        ("all", "GET", "/open", 200),
+        ("none", "GET", "/items/1", 403),
+        ("items", "GET", "/items/1", 200),
+        ("items", "PUT", "/items/1", 403),
+        ("items", "GET", "/open", 403),
+        ("object", "PUT", "/items/1", 200),
+        ("raise", "GET", "/items/1", 401),
+        ("broken", "GET", "/items/1", 500),
+        ("", "GET", "/items/1", 401),
+    ],
+)
+def test_auth_answers_decide_the_status(
+    token: str, method: str, path: str, status: int
+) -> None:
+    headers = {"Authorization": token} if token else {}
+
+    response = TestClient(Guarded()).request(method, path, headers=headers)
+
+    assert response.status_code == status
+    if status != 200:
+        assert set(response.json) == {"error", "message"}
+
+
+def test_auth_sees_the_token_method_and_route() -> None:
+    service = Guarded()
+
+    TestClient(service, stage="prod").get("/items/7", headers={"authorization": "all"})
+
+    request = service.seen[0]
+    assert (request.token, request.method, request.route, request.path) == (
+        "all",
+        "GET",
+        "/items/{id}",
+        "/items/7",
+    )
+    assert request.stage == "prod"
+
+
+def test_the_principal_and_context_reach_the_service() -> None:
+    response = TestClient(Guarded()).get(
+        "/items/1", headers={"Authorization": "object"}
+    )
+
+    assert response.json["authorizer"] == {"principalId": "ann", "k": "v"}
+
+
+def test_the_lambda_answers_the_token_event_with_an_iam_policy() -> None:
+    event = {"type": "TOKEN", "authorizationToken": "items", "methodArn": ARN}
+
+    answer = Guarded()(event, None)
+
+    statement = answer["policyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == [
+        "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/items/*"
+    ]
+
+
+def test_a_refusal_makes_the_lambda_raise_unauthorized_as_api_gateway_expects() -> None:
+    event = {"type": "TOKEN", "authorizationToken": "raise", "methodArn": ARN}
+
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        Guarded()(event, None)
+
+
+def test_a_service_without_auth_is_open() -> None:
+    class Open(TechMicroService):
+        def get(self) -> str:
+            return "ok"
+
+    assert TestClient(Open(admin=False)).get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("policy_resources", "effect", "allowed"),
+    [
+        (["arn:aws:execute-api:*"], "Allow", True),
+        ([ARN], "Allow", True),
+        ([ARN.replace("GET", "PUT")], "Allow", False),
+        (
+            ["arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/items/4?"],
+            "Allow",
+            True,
+        ),
+        ([ARN], "Deny", False),
+    ],
+)
+def test_policies_are_evaluated_as_iam_does(
+    policy_resources: list[str], effect: str, allowed: bool
+) -> None:
+    answer = {
+        "policyDocument": {
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": effect,
+                    "Resource": policy_resources,
+                }
+            ]
+        }
+    }
+
+    assert is_allowed(answer, ARN) is allowed
+
+
+def test_an_explicit_deny_wins_over_an_allow() -> None:
+    answer = {
+        "policyDocument": {
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"},
+                {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": ARN},
+            ]
+        }
+    }
+
+    assert not is_allowed(answer, ARN)
+
+
+def test_local_method_arns_have_the_api_gateway_shape() -> None:
+    assert method_arn("dev", "GET", "/a/b") == (
+        "arn:aws:execute-api:us-east-1:000000000000:local/dev/GET/a/b"
+    )

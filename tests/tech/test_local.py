@@ -1,0 +1,98 @@
+"""In-process invocation, shared by the test client, cws run and the engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from chalice import Response
+
+from coworks import TechMicroService
+from coworks.local import LocalResponse, invoke
+from coworks.testing import TestClient
+
+
+class Echo(TechMicroService):
+    def post_echo(self, **kwargs: Any) -> Any:
+        request = self.current_request
+        assert request is not None
+        return {
+            "kwargs": kwargs,
+            "stage": request.context["stage"],
+            "resource": request.context["resourcePath"],
+            "raw": request.raw_body.decode("latin-1") if request.raw_body else None,
+        }
+
+    def get_cookies(self) -> Response:
+        return Response("", headers={"Set-Cookie": ["a=1", "b=2"]})
+
+    def get_binary(self) -> bytes:
+        return b"\x00\xff"
+
+
+def test_invoke_builds_the_proxy_event_and_returns_status_headers_and_bytes() -> None:
+    answer = invoke(
+        Echo(admin=False),
+        "post",
+        "/echo",
+        headers={"Content-Type": "application/json"},
+        query={"q": ["1", "2"]},
+        body=b'{"x": 1}',
+        stage="prod",
+    )
+
+    assert isinstance(answer, LocalResponse)
+    assert answer.status == 200
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json() == {
+        "kwargs": {"q": ["1", "2"], "x": 1},
+        "stage": "prod",
+        "resource": "/echo",
+        "raw": '{"x": 1}',
+    }
+
+
+def test_non_utf8_bodies_travel_in_base64() -> None:
+    answer = invoke(
+        Echo(admin=False),
+        "POST",
+        "/echo",
+        headers={"Content-Type": "application/json"},
+        body=b"\xff",
+    )
+
+    assert answer.status == 400
+
+
+def test_multi_valued_response_headers_are_kept() -> None:
+    answer = invoke(Echo(admin=False), "GET", "/cookies")
+
+    assert answer.multi_headers["Set-Cookie"] == ["a=1", "b=2"]
+    assert answer.headers["Set-Cookie"] == "a=1, b=2"
+
+
+def test_bytes_results_come_back_as_bytes() -> None:
+    answer = invoke(Echo(admin=False), "GET", "/binary")
+
+    assert answer.body == b"\x00\xff"
+    assert answer.headers["Content-Type"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/nothing", 404), ("GET", "/echo", 405), ("DELETE", "/echo", 405)],
+)
+def test_unknown_routes_and_methods_are_json_errors(
+    method: str, path: str, status: int
+) -> None:
+    answer = invoke(Echo(admin=False), method, path)
+
+    assert answer.status == status
+    assert set(answer.json()) == {"error", "message"}
+
+
+def test_the_fixture_makes_clients(coworks_client: Any) -> None:
+    client = coworks_client(Echo(admin=False), stage="test")
+
+    assert isinstance(client, TestClient)
+    assert client.post("/echo?a=1").json["stage"] == "test"
