@@ -166,6 +166,15 @@ def _shared(name: str, intrinsic: str) -> Callable[..., Any]:
     return call
 
 
+def _sequence(function: Callable[..., Any]) -> Callable[..., Any]:
+    from jsonata.utils import Utils
+
+    def call(*args: Any) -> Any:
+        return Utils.create_sequence_from_iter(function(*args))
+
+    return call
+
+
 def _random(seed: Any = None) -> float:
     if seed is None:
         return random.random()
@@ -185,6 +194,8 @@ def _extra_functions() -> dict[str, Any]:
     implementations: dict[str, Callable[..., Any]] = {
         name: _shared(name, intrinsic) for name, intrinsic in _SHARED.items()
     }
+    # AWS's $range returns a JSONata sequence: a single item comes back unwrapped.
+    implementations["range"] = _sequence(implementations["range"])
     implementations["random"] = _random
     implementations["uuid"] = _uuid
     return {

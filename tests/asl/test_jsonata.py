@@ -48,6 +48,7 @@ def run(text: str) -> Any:
         ("{%$states.input.name%}", "Ada"),
         ("{% $partition([1, 2, 3], 2) %}", [[1, 2], [3]]),
         ("{% $range(0, 10, 5) %}", [0, 5, 10]),
+        ("{% $range(1, 9, 9) %}", 1),
         ("{% $hash('input data', 'MD5') %}", "812f45842bc6d66ee14572ce20db8e86"),
         ("{% $parse($states.input.text) %}", {"a": [1, None]}),
         ("{% $random(1) = $random(1) %}", True),
