@@ -24,8 +24,10 @@ from typing import Any
 
 from coworks.asl.errors import IntrinsicSyntaxError, PathSyntaxError
 from coworks.asl.intrinsics import parse_intrinsic
+from coworks.asl.jsonata import check_jsonata
 from coworks.asl.jsonpath import Path as JsonPath
 from coworks.asl.jsonpath import parse_path
+from coworks.asl.payload import check_template
 from coworks.biz import aslspec
 from coworks.biz.aslspec import JSONATA, JSONPATH
 from coworks.document import Document, did_you_mean, load_document
@@ -1434,15 +1436,14 @@ class _Linter:
 
     def check_payload(self, template: Any, path: Path) -> None:
         """Check a JSONPath payload template (Parameters, ResultSelector, ...)."""
-        if isinstance(template, dict):
-            for key, value in template.items():
-                if isinstance(key, str) and key.endswith(".$"):
-                    self.check_dynamic_value((*path, key), value)
-                else:
-                    self.check_payload(value, (*path, key))
-        elif isinstance(template, list):
-            for index, item in enumerate(template):
-                self.check_payload(item, (*path, index))
+        for where, message in check_template(template):
+            self.report(
+                (*path, *_template_path(template, where)),
+                message,
+                code="bad-payload",
+                rank=RANK_EXPRESSION,
+                at_key=False,
+            )
 
     def check_arguments(self, arguments: Any, path: Path) -> None:
         """Check JSONata ``Arguments``: an object, or one JSONata expression."""
@@ -1464,6 +1465,48 @@ class _Linter:
 
     def check_jsonata(self, path: Path, value: str) -> None:
         """Check the syntax of one ``{% ... %}`` JSONata expression."""
+        for message in check_jsonata(value):
+            self.report(
+                path,
+                message,
+                "see https://docs.jsonata.org for the expression syntax.",
+                code="bad-jsonata",
+                rank=RANK_EXPRESSION,
+                at_key=False,
+            )
+
+
+def _template_path(template: Any, where: str) -> list[PathPart]:
+    """Turn a ``/``-joined key path inside a template back into key path parts.
+
+    Keys may themselves hold ``/``, so each step takes the longest key that matches.
+    """
+    parts: list[PathPart] = []
+    node = template
+    rest = where
+    while rest:
+        if isinstance(node, list):
+            head, _, rest = rest.partition("/")
+            if not head.isdigit() or int(head) >= len(node):
+                break
+            parts.append(int(head))
+            node = node[int(head)]
+            continue
+        if not isinstance(node, dict):
+            break
+        keys = [
+            key
+            for key in node
+            if isinstance(key, str) and (rest == key or rest.startswith(key + "/"))
+        ]
+        if not keys:
+            break
+        key = max(keys, key=len)
+        parts.append(key)
+        node = node[key]
+        rest = rest[len(key) + 1 :]
+
+    return parts
 
 
 def _targets(state: Any) -> list[str]:

@@ -383,7 +383,7 @@ INVALID = [
     (
         "payload value that is neither a path nor an intrinsic",
         _machine(A={"Type": "Pass", "Parameters": {"x.$": "ipsum"}, "End": True}),
-        "bad-dynamic-value",
+        "bad-payload",
         "States.A.Parameters.x.$",
     ),
     (
@@ -391,7 +391,7 @@ INVALID = [
         _machine(
             A={"Type": "Pass", "Parameters": {"x.$": "States.Xyz($.a)"}, "End": True}
         ),
-        "bad-intrinsic",
+        "bad-payload",
         "States.A.Parameters.x.$",
     ),
     (
@@ -399,7 +399,7 @@ INVALID = [
         _machine(
             A={"Type": "Pass", "Parameters": {"x.$": "States.MathAdd(1)"}, "End": True}
         ),
-        "bad-intrinsic",
+        "bad-payload",
         "States.A.Parameters.x.$",
     ),
     (
