@@ -527,6 +527,7 @@ def _format_count_message(placeholders: int, arguments: int) -> str:
 
 
 def _format_value(value: Any) -> str:
+    # AWS prints values as Java's toString does: objects as {a=1, b=[x, y]}.
     if isinstance(value, str):
         return value
     if value is None:
@@ -535,7 +536,10 @@ def _format_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return _describe(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_value(item) for item in value) + "]"
+    items = (f"{key}={_format_value(item)}" for key, item in value.items())
+    return "{" + ", ".join(items) + "}"
 
 
 def _format(segments: list[str], values: list[Any]) -> str:

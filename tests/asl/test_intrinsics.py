@@ -40,7 +40,7 @@ def run(text: str) -> Any:
         ("States.Format('{} and {}', $.n, $.half)", "3 and 1.5"),
         (
             "States.Format('{}/{}/{}', null, true, $.obj)",
-            'null/true/{"a":1,"b":{"x":1}}',
+            "null/true/{a=1, b={x=1}}",
         ),
         ("States.Format('Literal \\{\\} and {}', 'x')", "Literal {} and x"),
         ("States.Format('It\\'s {}', $$.Map.Item.Value)", "It's pika"),
@@ -50,6 +50,7 @@ def run(text: str) -> Any:
         ("States.StringToJson('')", None),
         ("States.StringToJson(' ')", None),
         ("States.StringToJson('-0')", 0),
+        ("States.Format('{}', $.list)", "[1, 2, 2, 3, a, a, true, 1.0]"),
         ("States.JsonToString($.obj)", '{"a":1,"b":{"x":1}}'),
         ("States.JsonToString('x')", '"x"'),
         ("States.JsonToString(null)", "null"),
