@@ -1,0 +1,98 @@
+"""Cold import time of a minimal CoWorks service beside a bare Chalice app.
+
+A Lambda cold start pays for importing the handler's module. This script measures that
+cost the way a cold start sees it: each sample is a fresh ``python`` process that times
+``import <module>`` (which builds the app) with ``time.perf_counter`` and prints it, so
+interpreter start-up is left out and nothing is cached in memory between samples (the
+OS file cache is warm, as on a reused Lambda sandbox). Both modules are sampled in
+alternation, so a noisy moment of the machine hits both alike, and the median of each
+is reported with their ratio.
+
+Run: ``python benchmarks/import_time.py [--runs 31]``. The goal is a ratio of at most
+1.2 (CoWorks within 20 % of bare Chalice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+CHALICE_APP = """
+from chalice import Chalice
+
+app = Chalice(app_name="bare")
+
+
+@app.route("/")
+def index():
+    return {"hello": "world"}
+"""
+
+COWORKS_APP = """
+from coworks import TechMicroService
+
+
+class HelloService(TechMicroService):
+    def get(self):
+        return {"hello": "world"}
+
+
+app = HelloService("hello")
+"""
+
+TIMER = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, sys.argv[1])
+    started = time.perf_counter()
+    __import__(sys.argv[2])
+    print(time.perf_counter() - started)
+    """
+)
+
+
+def sample(folder: Path, module: str) -> float:
+    """Return the seconds one fresh interpreter takes to import ``module``."""
+    done = subprocess.run(
+        [sys.executable, "-c", TIMER, str(folder), module],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=31, help="samples per module")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "bare_chalice.py").write_text(CHALICE_APP)
+        (folder / "minimal_coworks.py").write_text(COWORKS_APP)
+        for module in ("bare_chalice", "minimal_coworks"):
+            sample(folder, module)  # byte-compile once, outside the measure
+
+        times: dict[str, list[float]] = {"bare_chalice": [], "minimal_coworks": []}
+        for _ in range(args.runs):
+            for module, found in times.items():
+                found.append(sample(folder, module))
+
+    medians = {module: statistics.median(found) for module, found in times.items()}
+    for module, found in times.items():
+        print(
+            f"{module:16} median {medians[module] * 1000:7.1f} ms  "
+            f"min {min(found) * 1000:7.1f} ms  ({len(found)} runs)"
+        )
+    ratio = medians["minimal_coworks"] / medians["bare_chalice"]
+    print(f"ratio coworks / chalice: {ratio:.2f} (goal <= 1.20)")
+
+
+if __name__ == "__main__":
+    main()

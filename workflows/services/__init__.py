@@ -1,0 +1,1 @@
+"""The technical microservices of the sample project."""
