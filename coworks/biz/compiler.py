@@ -26,19 +26,16 @@ from coworks.biz.model import (
     VERSION_03,
     ordered,
     pascal,
-    placeholder,
     slug,
 )
 from coworks.biz.validate import Catalogue, validate_workflow
 from coworks.document import Document
 from coworks.problems import ProblemsError
+from coworks.project import DEFAULT_STAGE, substitution_key
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_STAGE", "compile_document", "compile_workflow"]
-
-#: The API Gateway stage written in a tech call's ``requestContext`` by default.
-DEFAULT_STAGE = "dev"
+__all__ = ["compile_document", "compile_workflow", "is_jsonata_value", "is_path_value"]
 
 _PATH_VALUE = re.compile(r"^\$(?:$|[.\[$]|[A-Za-z_])|^States\.[A-Za-z0-9]+\(")
 _ROUTE_VARIABLE = re.compile(r"\{([^{}]+)\}")
@@ -323,7 +320,7 @@ class _Compiler:
         return {"Resource": self.resource(tech["service"]), field: template}
 
     def resource(self, service: str) -> str:
-        name = placeholder(service)
+        name = substitution_key(service)
 
         return self.substitutions.get(name, "${" + name + "}")
 

@@ -291,8 +291,3 @@ def slug(name: str) -> str:
     ``"Check server"`` gives ``"check_server"``: words joined by ``_``, lower case.
     """
     return "_".join(name.split()).lower()
-
-
-def placeholder(service: str) -> str:
-    """Return the substitution name of a service's Lambda ARN, e.g. ``tech_mail``."""
-    return "tech_" + re.sub(r"[^A-Za-z0-9_]", "_", service)

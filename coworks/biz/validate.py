@@ -38,7 +38,7 @@ from coworks.problems import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Catalogue", "check_workflow", "validate_workflow"]
+__all__ = ["Catalogue", "catalogue_of", "check_workflow", "validate_workflow"]
 
 #: The project's routes: ``{service: {(METHOD, "/path/{var}"), ...}}``.
 Catalogue = Mapping[str, Iterable[tuple[str, str]]]
@@ -71,6 +71,28 @@ _JSONATA_FIELDS = (
     "tolerated_failure_percentage",
 )
 _ALL_ERRORS = "States.ALL"
+
+
+def catalogue_of(services: Mapping[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """Return the routes of technical microservices, as the checks take them.
+
+    Args:
+        services: each service (a Chalice app, so ``app.routes`` maps a path to
+            ``{method: entry}``) by its project name.
+
+    Returns:
+        ``{service: {(METHOD, "/path/{var}"), ...}}``.
+    """
+    catalogue: dict[str, set[tuple[str, str]]] = {}
+    for name, service in services.items():
+        routes = getattr(service, "routes", None) or {}
+        catalogue[name] = {
+            (method.upper(), path)
+            for path, methods in routes.items()
+            for method in methods
+        }
+
+    return catalogue
 
 
 def validate_workflow(
