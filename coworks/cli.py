@@ -17,6 +17,8 @@ from coworks.errors import CoworksError
 
 #: Command name -> "module:attribute" of its ``click.Command``.
 COMMANDS: dict[str, str] = {
+    "compile": "coworks.biz.commands:compile_command",
+    "decompile": "coworks.biz.commands:decompile_command",
     "new": "coworks.commands:new",
     "routes": "coworks.commands:routes",
     "run": "coworks.commands:run",
