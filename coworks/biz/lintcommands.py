@@ -1,0 +1,168 @@
+"""The ``cws validate`` and ``cws graph`` commands.
+
+Both read a workflow as YAML (compiled by :mod:`coworks.biz.compiler`) or as raw ASL
+JSON (``.json``, ``.asl.json``), so a hand-written state machine gets the same checks
+and drawings as a compiled one.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from coworks.biz import aslspec
+from coworks.biz.graph import FORMATS, render
+from coworks.biz.linter import has_errors, lint
+from coworks.document import load_file
+from coworks.problems import Problem, ProblemsError, count_text, relevance
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["graph", "load_definition", "validate", "validate_file"]
+
+#: File endings read as raw ASL JSON; anything else is a YAML (or JSON) workflow.
+ASL_SUFFIXES = (".json", ".asl")
+
+
+def is_asl_file(path: str) -> bool:
+    """Return whether ``path`` names a raw ASL definition rather than a workflow."""
+    return path.lower().endswith(ASL_SUFFIXES)
+
+
+def validate_file(path: str, state_machine_type: str) -> list[Problem]:
+    """Return the problems of one workflow or ASL file (empty when it is clean).
+
+    Args:
+        path: a YAML workflow, or an ASL JSON file.
+        state_machine_type: ``"STANDARD"`` or ``"EXPRESS"``.
+
+    Returns:
+        The problems, most relevant first: loading and compiling problems when the
+        file does not get that far, otherwise the linter's.
+    """
+    if not Path(path).is_file():
+        return [Problem(f"The file '{path}' does not exist.", file=path, rank=0)]
+    if is_asl_file(path):
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            return [Problem(f"The file '{path}' cannot be read: {err}.", file=path)]
+        return lint(text, file=path, state_machine_type=state_machine_type)
+
+    try:
+        definition = _compile(path)
+    except ProblemsError as err:
+        return list(err.problems)
+
+    return lint(definition, file=path, state_machine_type=state_machine_type)
+
+
+def load_definition(path: str) -> dict[str, Any]:
+    """Return the ASL definition of a YAML workflow or an ASL JSON file.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The definition.
+
+    Raises:
+        ProblemsError: the file is missing, does not parse or does not compile.
+    """
+    if is_asl_file(path):
+        data: Any = load_file(path).data
+        return dict(data)
+
+    return _compile(path)
+
+
+def _compile(path: str) -> dict[str, Any]:
+    from coworks.biz.compiler import compile_workflow
+
+    if not Path(path).is_file():
+        raise ProblemsError([Problem(f"The file '{path}' does not exist.", file=path)])
+
+    return compile_workflow(Path(path))
+
+
+@click.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--type",
+    "state_machine_type",
+    type=click.Choice(aslspec.STATE_MACHINE_TYPES, case_sensitive=False),
+    default=aslspec.STANDARD,
+    show_default=True,
+    help="Check as a STANDARD or an EXPRESS state machine.",
+)
+@click.pass_context
+def validate(
+    ctx: click.Context, files: tuple[str, ...], state_machine_type: str
+) -> None:
+    """Check workflows (YAML) or state machines (ASL JSON) as AWS would.
+
+    Prints each problem with its place and fix, an OK line for each clean file, and
+    the count; exits with the validation error code when any file has an error.
+    """
+    everything: list[Problem] = []
+    for path in files:
+        problems = sorted(
+            validate_file(path, state_machine_type.upper()), key=relevance
+        )
+        for problem in problems:
+            click.echo(problem.format())
+        if not has_errors(problems):
+            click.echo(f"OK {path}")
+        everything.extend(problems)
+
+    click.echo(
+        count_text(everything) + f" in {len(files)} file" + "s" * (len(files) > 1)
+    )
+    if has_errors(everything):
+        ctx.exit(ProblemsError.exit_code)
+
+
+@click.command("graph")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="The drawing's format (default: from the -o file's ending, else svg).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the drawing to this file instead of the standard output.",
+)
+def graph(file: str, output_format: str | None, output: str | None) -> None:
+    """Draw a workflow (YAML) or a state machine (ASL JSON) as SVG, DOT or Mermaid.
+
+    States are boxes, transitions arrows (choices labelled with their condition,
+    catchers with their errors); Parallel branches and Map processors are nested boxes.
+    """
+    if output_format is None:
+        suffix = Path(output).suffix.lstrip(".").lower() if output else ""
+        aliases = {"gv": "dot", "mmd": "mermaid", "md": "mermaid"}
+        output_format = aliases.get(suffix, suffix) if suffix else "svg"
+        if output_format not in FORMATS:
+            raise click.BadParameter(
+                f"cannot tell the format from '{output}': use --format with one of "
+                f"{', '.join(FORMATS)}.",
+                param_hint="--output",
+            )
+
+    definition = load_definition(file)
+    drawing = render(definition, output_format, Path(file).name)
+    if output is None:
+        click.echo(drawing, nl=False)
+        return
+
+    Path(output).write_text(drawing, encoding="utf-8")
+    click.echo(f"Wrote {output} ({output_format}).", err=True)
