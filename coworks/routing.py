@@ -56,9 +56,13 @@ class Route:
 
     @property
     def signature(self) -> str:
-        """The method's signature without ``self``, as written in the code."""
-        parameters = list(inspect.signature(self.function).parameters.values())[1:]
-        return str(inspect.Signature(parameters))
+        """The method's signature without ``self``: ``(id: int) -> dict[str, Any]``."""
+        try:
+            signature = inspect.signature(self.function, eval_str=True)
+        except Exception:  # an unresolvable hint: show the annotations as written
+            signature = inspect.signature(self.function)
+        parameters = list(signature.parameters.values())[1:]
+        return str(signature.replace(parameters=parameters)).replace("typing.", "")
 
 
 def split_method_name(name: str) -> tuple[str, list[str]] | None:

@@ -11,14 +11,18 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from chalice.app import Chalice, ChaliceViewError, CORSConfig, Request, RouteEntry
 
 from coworks.auth import AuthRequest, policy_for
 from coworks.binding import MAX_BODY_BYTES, NO_BODY, Binder, Body, parse_body
+from coworks.config import STAGE_VARIABLE, StageConfig, load_stage
 from coworks.errors import (
     BadRequestError,
     ConfigError,
@@ -109,6 +113,8 @@ class TechMicroService(Chalice):
             origins; ``None`` (default) for no CORS headers.
         admin: serve the admin blueprint under ``/admin`` (routes and OpenAPI).
         debug: Chalice's debug flag.
+        config_dir: the folder of the stage files (``vars.<stage>.json``, ...);
+            default: the folder of the module defining the class.
     """
 
     _declared: ClassVar[list[Route]] = []
@@ -128,6 +134,7 @@ class TechMicroService(Chalice):
         cors: CORSConfig | bool | None = None,
         admin: bool = True,
         debug: bool = False,
+        config_dir: str | Path | None = None,
     ) -> None:
         super().__init__(
             name or type(self).__name__.lower(), debug=debug, configure_logs=False
@@ -142,6 +149,8 @@ class TechMicroService(Chalice):
         self._own = [_Endpoint(route, self) for route in self._declared]
         self._blueprint_endpoints: list[_Endpoint] = []
         self._compile()
+        self.config_dir = Path(config_dir) if config_dir else _module_folder(type(self))
+        self._stages: dict[str, StageConfig] = {}
 
         if admin:
             from coworks.admin import Admin
@@ -215,6 +224,33 @@ class TechMicroService(Chalice):
     def has_auth(self) -> bool:
         """Whether the service defines an ``auth`` method."""
         return callable(getattr(self, "auth", None))
+
+    # -- configuration ------------------------------------------------------------
+
+    @property
+    def stage(self) -> str:
+        """The stage of the current request, else ``$COWORKS_STAGE``, else ``dev``."""
+        request = self.current_request
+        if request is not None and request.context.get("stage"):
+            return str(request.context["stage"])
+        return os.environ.get(STAGE_VARIABLE) or "dev"
+
+    def stage_config(self, stage: str | None = None) -> StageConfig:
+        """Return the configuration of a stage (default: :attr:`stage`), read once.
+
+        Raises:
+            ConfigError: a stage file is malformed.
+        """
+        stage = stage or self.stage
+        config = self._stages.get(stage)
+        if config is None:
+            config = self._stages[stage] = load_stage(self.config_dir, stage)
+        return config
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The variables of the current stage, the process environment over them."""
+        return self.stage_config().environ
 
     # -- lifecycle hooks ----------------------------------------------------------
 
@@ -382,6 +418,13 @@ class TechMicroService(Chalice):
             raise Exception("Unauthorized") from err
 
         return policy_for(result, request)
+
+
+def _module_folder(cls: type) -> Path:
+    """Return the folder of the module defining a class (the current one if unknown)."""
+    module = sys.modules.get(cls.__module__)
+    filename = getattr(module, "__file__", None)
+    return Path(filename).parent if filename else Path.cwd()
 
 
 def _request(event: dict[str, Any], context: Any, task: bool) -> Request:
