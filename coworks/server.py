@@ -443,12 +443,19 @@ def _call_mounted(
     return app(inner, start_response)
 
 
-def build_site(project: Project, stage: str = "dev", **options: Any) -> Site:
+def build_site(
+    project: Project,
+    stage: str = "dev",
+    *,
+    parts: Mapping[str, str] | None = None,
+    **options: Any,
+) -> Site:
     """Return a project's site: its services, then each part of :data:`SITE_PARTS`.
 
     Args:
         project: the loaded project.
         stage: the stage to serve.
+        parts: the parts to add, :data:`SITE_PARTS` by default.
         options: passed to :class:`Site` (``max_body_size``, ``invoke``).
 
     Returns:
@@ -463,7 +470,7 @@ def build_site(project: Project, stage: str = "dev", **options: Any) -> Site:
     for name, service in project.services().items():
         site.add_service(name, service, source=project.targets[name])
 
-    for part, target in SITE_PARTS.items():
+    for part, target in (SITE_PARTS if parts is None else parts).items():
         module_name, _, attribute = target.partition(":")
         try:
             module = importlib.import_module(module_name)

@@ -185,3 +185,14 @@ def test_new_project_serves_its_service_and_lists_its_routes(
 
     assert code == 0
     assert "/hello/greet/{name}" in out
+
+
+def test_new_project_workflow_compiles_to_a_task_calling_its_service(
+    tmp_path: Path,
+) -> None:
+    compiler = pytest.importorskip("coworks.biz.compiler")
+    create_project("shop", tmp_path / "shop")
+
+    asl = compiler.compile_workflow(tmp_path / "shop" / "workflows" / "greet.yml")
+
+    assert asl["States"]["Greet"]["Resource"] == "${tech_hello}"

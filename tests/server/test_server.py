@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from coworks.errors import ConfigError, ForbiddenError
-from coworks.server import Server, Site
+from coworks.server import Server, Site, build_site
 
 
 @dataclass
@@ -326,3 +326,61 @@ def test_a_failing_start_hook_runs_the_stop_hooks_and_raises() -> None:
 def test_a_taken_port_is_a_config_error_naming_the_fix(server: Server) -> None:
     with pytest.raises(ConfigError, match="--port"):
         Server(Site(invoke=FakeInvoke()), port=server.port)
+
+
+def test_a_chunked_body_reaches_the_service_whole(
+    server: Server, fake: FakeInvoke
+) -> None:
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    conn.request(
+        "POST",
+        "/hello/upload",
+        body=iter([b'{"part": ', b'"one"}']),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        encode_chunked=True,
+    )
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+
+    assert response.status == 201
+    assert fake.calls[-1]["body"] == '{"part": "one"}'
+
+
+#: A site part used by the build_site tests: records what it was given.
+attached: list[tuple[Any, Any, str]] = []
+
+
+def record_part(site: Site, project: Any, stage: str) -> None:
+    attached.append((site, project, stage))
+    site.mount("extra", hello_app)
+
+
+def test_build_site_serves_the_services_then_calls_each_part(tmp_path: Any) -> None:
+    from coworks.project import Project
+
+    (tmp_path / "project.cws.yml").write_text("name: p\n")
+    project = Project.load(tmp_path)
+    attached.clear()
+
+    site = build_site(
+        project,
+        "dev",
+        parts={
+            "recorder": f"{__name__}:record_part",
+            "absent": "coworks_not_installed_anywhere.part:attach",
+        },
+        invoke=FakeInvoke(),
+    )
+
+    assert attached == [(site, project, "dev")]
+    assert site.prefixes == ["extra"]
+
+
+def test_a_part_naming_a_missing_function_is_a_config_error(tmp_path: Any) -> None:
+    from coworks.project import Project
+
+    (tmp_path / "project.cws.yml").write_text("name: p\n")
+
+    with pytest.raises(ConfigError, match="has no 'nothing'"):
+        build_site(Project.load(tmp_path), parts={"x": f"{__name__}:nothing"})
