@@ -1,10 +1,9 @@
 """Retry and Catch: which error a rule matches, and how long to wait.
 
-AWS's matching rules: ``States.ALL`` matches every error except the terminal ones
-(``States.Runtime``, ``States.DataLimitExceeded``); ``States.TaskFailed`` matches
-every error except timeouts and terminal errors; ``States.Timeout`` also matches a
-heartbeat timeout; ``States.Runtime`` is never retried nor caught, and
-``States.DataLimitExceeded`` only when a rule names it.
+AWS's matching rules, as recorded on AWS: ``States.ALL`` matches every error but
+``States.Runtime``, which is never retried nor caught; ``States.TaskFailed`` matches
+every error except timeouts and ``States.DataLimitExceeded``; ``States.Timeout``
+also matches a heartbeat timeout.
 """
 
 from __future__ import annotations
@@ -42,11 +41,7 @@ def error_matches(names: tuple[str, ...], error: str) -> bool:
     """
     if error == RUNTIME:
         return False
-    if error in names:
-        return True
-    if error == DATA_LIMIT_EXCEEDED:
-        return False
-    if ALL in names:
+    if error in names or ALL in names:
         return True
     if TASK_FAILED in names and error not in _NOT_TASK_FAILED:
         return True

@@ -200,13 +200,12 @@ async def run_state(
         raise ExecutionTimedOut()
     context = {
         "Execution": rt.execution,
-        "State": {
-            "EnteredTime": iso_time(rt.clock.now()),
-            "Name": state.name,
-            "RetryCount": 0,
-        },
+        "State": {"EnteredTime": iso_time(rt.clock.now()), "Name": state.name},
         "StateMachine": rt.state_machine,
     }
+
+    if state.retryable:
+        context["State"]["RetryCount"] = 0
 
     attempts: list[int] | None = None
     while True:
@@ -233,7 +232,7 @@ async def run_state(
                 if attempts[index] < retrier.max_attempts:
                     delay = retrier.delay(attempts[index], rt.rng)
                     attempts[index] += 1
-                    context["State"]["RetryCount"] += 1
+                    context["State"]["RetryCount"] = sum(attempts)
                     await _sleep(rt, delay)
                     continue
 
@@ -308,6 +307,8 @@ class State:
 
     kind = "State"
     has_exit_event = True
+    #: Whether ``$$.State.RetryCount`` exists for this type (Task, Map, Parallel).
+    retryable = False
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         self.name = name
@@ -479,8 +480,7 @@ class State:
             value = io.path_value(path, data, context, frame.view())
         except ExpressionError as exc:
             raise StatesError(RUNTIME, exc.cause) from exc
-        if type(value) is float and value.is_integer():
-            value = int(value)
+        value = _as_integer(value)
         if type(value) is not int:
             raise StatesError(
                 RUNTIME,
@@ -488,6 +488,18 @@ class State:
                 f"which is not a valid integer: {path}",
             )
         return value
+
+
+def _as_integer(value: Any) -> Any:
+    """Read an integer the way AWS reads a ``...Path`` field: numbers or text."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is str:
+        try:
+            return int(value.strip())
+        except ValueError:
+            return value
+    return value
 
 
 def io_expression(text: str) -> str:
@@ -864,6 +876,7 @@ class Task(State):
     """``Task``: sends its parameters to a resource and waits for the result."""
 
     kind = "Task"
+    retryable = True
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         super().__init__(name, spec, query_language)
@@ -986,8 +999,8 @@ class Task(State):
                 text, self.resource_type if not self.lambda_function else self.resource
             )
         except TimeoutError:
-            self._event(rt, "TimedOut", {"error": TIMEOUT})
-            raise StatesError(TIMEOUT, None, located=True) from None
+            self._event(rt, "TimedOut", {"error": TIMEOUT, "cause": ""})
+            raise StatesError(TIMEOUT, "", located=True) from None
         except TaskFailure as failure:
             self._event(rt, "Failed", {"error": failure.error, "cause": failure.cause})
             raise StatesError(failure.error, failure.cause, located=True) from None
@@ -1068,6 +1081,7 @@ class Parallel(State):
     """``Parallel``: runs its branches on the same input, output is their list."""
 
     kind = "Parallel"
+    retryable = True
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         super().__init__(name, spec, query_language)
@@ -1139,6 +1153,7 @@ class Map(State):
     """``Map``: runs its item processor on each item of an array."""
 
     kind = "Map"
+    retryable = True
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         super().__init__(name, spec, query_language)
@@ -1296,6 +1311,11 @@ class Map(State):
                 value = io.path_value(path, data, context, frame.view())
             except ExpressionError as exc:
                 raise StatesError(RUNTIME, exc.cause) from exc
+            if type(value) is str:
+                try:
+                    value = float(value.strip())
+                except ValueError:
+                    pass
             if type(value) not in (int, float):
                 raise StatesError(
                     RUNTIME,

@@ -316,16 +316,18 @@ class HandlerDispatcher:
             )
 
         payload = parameters.get("Payload")
-        if isinstance(payload, str):
+        if payload is None:
+            payload = {}
+        elif isinstance(payload, str):
             # Lambda receives the payload bytes; a JSON text arrives decoded.
             try:
                 payload = json.loads(payload)
             except ValueError:
                 pass
-        result = await _call_handler(handler, payload, function)
+        result = await _call_handler(handler, payload, function, compact=True)
 
         request_id = str(uuid.uuid4())
-        length = str(len(json.dumps(result, separators=(",", ":"))))
+        length = str(len(json.dumps(result).encode("utf-8")))
         headers = {
             "Connection": "keep-alive",
             "Content-Length": length,
@@ -382,17 +384,51 @@ class LambdaContext:
         return 900_000
 
 
-async def _call_handler(handler: Handler, event: Any, function: str) -> Any:
+async def _call_handler(
+    handler: Handler, event: Any, function: str, *, compact: bool = False
+) -> Any:
+    """Run ``handler`` in a worker thread as Lambda would, and decode its result.
+
+    Args:
+        handler: The Python callable.
+        event: The event it receives.
+        function: The function name or ARN (for the context and messages).
+        compact: Write the failure cause as compact JSON (Step Functions' optimised
+            integration does; a direct Lambda ARN gets Python's default spacing).
+
+    Raises:
+        TaskFailure: the handler raised; the error is the exception's class name.
+    """
     context = LambdaContext(function)
     loop = asyncio.get_running_loop()
-    try:
-        result = await loop.run_in_executor(_EXECUTOR, handler, event, context)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        raise TaskFailure(type(exc).__name__, _lambda_cause(exc, context)) from exc
+    outcome = await loop.run_in_executor(
+        _EXECUTOR, _invoke, handler, event, context, compact
+    )
+    if isinstance(outcome, TaskFailure):
+        raise outcome
 
-    # The result crosses a JSON boundary on AWS: keep only what JSON can carry.
+    return _decode_result(outcome, function)
+
+
+def _invoke(handler: Handler, event: Any, context: LambdaContext, compact: bool) -> Any:
+    """Call the handler in the worker thread; a failure is returned, not raised.
+
+    Building the cause here keeps the stack trace to the handler's own frames.
+    """
+    try:
+        return handler(event, context)
+    except Exception as exc:
+        return TaskFailure(type(exc).__name__, _lambda_cause(exc, context, compact))
+
+
+def _decode_result(result: Any, function: str) -> Any:
+    # The result crosses a JSON boundary on AWS: bytes are the JSON text itself.
+    if isinstance(result, bytes | bytearray):
+        text = bytes(result).decode("utf-8", errors="replace")
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
     try:
         return json.loads(json.dumps(result))
     except (TypeError, ValueError) as exc:
@@ -402,11 +438,10 @@ async def _call_handler(handler: Handler, event: Any, function: str) -> Any:
         ) from exc
 
 
-def _lambda_cause(exc: BaseException, context: LambdaContext) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    # Drop the dispatcher's own frames: the trace starts in the handler, as on AWS.
+def _lambda_cause(exc: BaseException, context: LambdaContext, compact: bool) -> str:
+    # The first frame is _invoke's own call: the trace starts in the handler.
     frames = traceback.StackSummary.from_list(
-        [f for f in frames if not f.filename.endswith("concurrent/futures/thread.py")]
+        traceback.extract_tb(exc.__traceback__)[1:]
     )
     body = {
         "errorMessage": str(exc),
@@ -414,7 +449,9 @@ def _lambda_cause(exc: BaseException, context: LambdaContext) -> str:
         "requestId": context.aws_request_id,
         "stackTrace": frames.format(),
     }
-    return json.dumps(body, separators=(",", ":"))
+    if compact:
+        return json.dumps(body, separators=(",", ":"))
+    return json.dumps(body)
 
 
 class _DaemonExecutor(concurrent.futures.Executor):
