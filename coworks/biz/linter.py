@@ -391,7 +391,7 @@ class _Linter:
                     rank=RANK_STRUCTURE,
                 )
             else:
-                hint = did_you_mean(str(key), allowed) or (
+                hint = _suggest(str(key), allowed) or (
                     "expected one of: " + ", ".join(sorted(allowed)) + "."
                 )
                 self.report(
@@ -1528,6 +1528,16 @@ def _is_terminal(state: Any) -> bool:
     if not isinstance(state, dict):
         return True
     return state.get("Type") in ("Succeed", "Fail") or state.get("End") is True
+
+
+def _suggest(word: str, candidates: Iterable[str]) -> str | None:
+    """Return "did you mean ...?" for a misspelt field, ignoring letter case first."""
+    candidates = list(candidates)
+    for candidate in candidates:
+        if candidate.lower() == word.lower():
+            return f"did you mean '{candidate}'?"
+
+    return did_you_mean(word, candidates)
 
 
 def _caret_hint(text: str, position: int) -> str:

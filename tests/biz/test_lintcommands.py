@@ -1,0 +1,162 @@
+"""``cws validate`` and ``cws graph`` on real files."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from coworks.biz.lintcommands import graph, validate
+from coworks.problems import ProblemsError
+
+GOOD_ASL = {
+    "StartAt": "Hello",
+    "States": {"Hello": {"Type": "Pass", "Result": "hi", "End": True}},
+}
+BAD_ASL_TEXT = """{
+  "StartAt": "Hello",
+  "States": {
+    "Hello": {"Type": "Pass", "Ende": true}
+  }
+}
+"""
+GOOD_YAML = """version: 1
+name: demo
+states:
+  - name: Start
+    pass: true
+    result: {a: 1}
+  - name: Check
+    choices:
+      - variable: $.a
+        numeric_equals: 1
+        goto: Done
+    default: Done
+  - name: Done
+    succeed: true
+"""
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> dict[str, Path]:
+    paths = {
+        "good": tmp_path / "good.asl.json",
+        "bad": tmp_path / "bad.json",
+        "yaml": tmp_path / "demo.yml",
+    }
+    paths["good"].write_text(json.dumps(GOOD_ASL), encoding="utf-8")
+    paths["bad"].write_text(BAD_ASL_TEXT, encoding="utf-8")
+    paths["yaml"].write_text(GOOD_YAML, encoding="utf-8")
+    return paths
+
+
+def test_validate_prints_ok_for_clean_files_and_exits_zero(
+    files: dict[str, Path],
+) -> None:
+    result = CliRunner().invoke(validate, [str(files["good"]), str(files["yaml"])])
+
+    assert result.exit_code == 0, result.output
+    assert f"OK {files['good']}" in result.output
+    assert f"OK {files['yaml']}" in result.output
+    assert result.output.rstrip().endswith("0 errors in 2 files")
+
+
+def test_validate_prints_each_problem_with_its_place_and_exits_with_the_code(
+    files: dict[str, Path],
+) -> None:
+    result = CliRunner().invoke(validate, [str(files["bad"]), str(files["good"])])
+
+    assert result.exit_code == ProblemsError.exit_code
+    assert f"{files['bad']}:4:31: error: Unknown field 'Ende'" in result.output
+    assert "did you mean 'End'?" in result.output
+    assert f"OK {files['bad']}" not in result.output
+    assert f"OK {files['good']}" in result.output
+    assert "2 errors in 2 files" in result.output
+
+
+def test_validate_reports_a_missing_file_without_a_traceback(tmp_path: Path) -> None:
+    result = CliRunner().invoke(validate, [str(tmp_path / "absent.json")])
+
+    assert result.exit_code == ProblemsError.exit_code
+    assert "does not exist" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_validate_checks_yaml_workflows_through_the_compiler(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("version: 1\nstates:\n  - name: A\n    pas: true\n", "utf-8")
+
+    result = CliRunner().invoke(validate, [str(broken)])
+
+    assert result.exit_code == ProblemsError.exit_code
+    assert f"{broken}:4:5" in result.output and "did you mean 'pass'?" in result.output
+
+
+def test_validate_checks_express_rules_when_asked(tmp_path: Path) -> None:
+    machine = tmp_path / "express.json"
+    machine.write_text(
+        json.dumps(
+            {
+                "StartAt": "T",
+                "States": {
+                    "T": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::states:startExecution.sync",
+                        "End": True,
+                    }
+                },
+            }
+        ),
+        "utf-8",
+    )
+
+    standard = CliRunner().invoke(validate, [str(machine)])
+    express = CliRunner().invoke(validate, ["--type", "express", str(machine)])
+
+    assert standard.exit_code == 0
+    assert express.exit_code == ProblemsError.exit_code
+    assert "Express state machines do not support" in express.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "marker"),
+    [
+        (["--format", "mermaid"], "flowchart TD"),
+        (["--format", "dot"], "digraph workflow {"),
+        ([], "<svg"),
+    ],
+)
+def test_graph_writes_each_format_to_standard_output(
+    files: dict[str, Path], arguments: list[str], marker: str
+) -> None:
+    result = CliRunner().invoke(graph, [str(files["yaml"]), *arguments])
+
+    assert result.exit_code == 0, result.output
+    assert marker in result.output
+    assert "Check" in result.output
+
+
+def test_graph_writes_the_file_named_by_output_in_the_format_of_its_ending(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    target = tmp_path / "drawing.svg"
+
+    result = CliRunner().invoke(graph, [str(files["good"]), "-o", str(target)])
+
+    assert result.exit_code == 0, result.output
+    root = ET.parse(target).getroot()
+    assert root.tag.endswith("svg")
+
+
+def test_graph_refuses_an_output_ending_it_cannot_read(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        graph, [str(files["good"]), "-o", str(tmp_path / "drawing.png")]
+    )
+
+    assert result.exit_code == 2
+    assert "use --format" in result.output
