@@ -19,9 +19,11 @@ from coworks.errors import CoworksError
 COMMANDS: dict[str, str] = {
     "compile": "coworks.biz.commands:compile_command",
     "decompile": "coworks.biz.commands:decompile_command",
+    "graph": "coworks.biz.lintcommands:graph",
     "new": "coworks.commands:new",
     "routes": "coworks.commands:routes",
     "run": "coworks.commands:run",
+    "validate": "coworks.biz.lintcommands:validate",
 }
 
 
