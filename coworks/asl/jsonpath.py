@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 #: Sentinel for "nothing here", distinct from a JSON null.
 MISSING: Any = object()
 
+_FROM_END = re.compile(r"\(\s*@\.length\s*-\s*(\d+)\s*\)\s*\]")
 _NAME_STOP = frozenset(".[]()=<>!&|,'\" \t\r\n?")
 _FUNCTIONS = frozenset(
     {"length", "size", "min", "max", "avg", "sum", "stddev", "keys", "first", "last"}
@@ -613,6 +614,16 @@ class _Parser:
             self.expect(")")
             self.expect("]")
             return _Filter(predicate, text)
+        if char == "(":
+            # Jayway's one script form: [(@.length-N)] is the N-th item from the end.
+            match = _FROM_END.match(self.text, self.pos)
+            if not match:
+                raise self.error(
+                    "the only script supported in brackets is (@.length-N); use [-N] "
+                    "instead."
+                )
+            self.pos = match.end()
+            return _Index(-int(match.group(1)))
         if char in ("'", '"'):
             names = [self.quoted()]
             while self.at(","):

@@ -22,12 +22,18 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from coworks.asl.errors import ExpressionError, PathNotFoundError
+from coworks.asl.errors import (
+    ExpressionError,
+    IntrinsicSyntaxError,
+    PathNotFoundError,
+    PathSyntaxError,
+)
 from coworks.asl.intrinsics import is_intrinsic, parse_intrinsic
 from coworks.asl.jsonata import check_jsonata, evaluate_jsonata, is_jsonata
 from coworks.asl.jsonpath import parse_path
 
 __all__ = [
+    "check_expression",
     "check_jsonata_template",
     "check_template",
     "render_jsonata",
@@ -290,6 +296,25 @@ def _problem_of(key: str, value: str) -> str | None:
         "or a valid intrinsic function call (States.Name(...)); remove '.$' from the "
         "key to use the text as it is."
     )
+
+
+def check_expression(text: Any) -> list[tuple[str, int]]:
+    """Check one path or intrinsic call (a ``.$`` value or a ``*Path`` field).
+
+    Args:
+        text: the expression.
+
+    Returns:
+        ``(message, position)`` pairs, ``position`` being the index of the offending
+        character; empty when the expression parses.
+    """
+    if not isinstance(text, str):
+        return [(f"Expected a path or an intrinsic call, got {_dumps(text)}.", 0)]
+    try:
+        _expression(text.strip())
+    except (PathSyntaxError, IntrinsicSyntaxError) as err:
+        return [(err.message, err.position)]
+    return []
 
 
 def check_jsonata_template(template: Any) -> list[tuple[str, str]]:

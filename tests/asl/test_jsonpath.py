@@ -43,6 +43,7 @@ STORE: dict[str, Any] = {
         ("$.store.bicycle.color", "red"),
         ("$.store.book[0].title", "Sayings"),
         ("$.store.book[-1].title", "Rings"),
+        ("$.store.book[(@.length-2)].title", "Moby"),
         ("$['store']['book'][1]['price']", 12.99),
         ("$.flag", False),
         ("$.nothing", None),
@@ -147,6 +148,7 @@ def test_an_undefined_variable_is_an_error_naming_it() -> None:
         ("$.a.nope()", 4),
         ("$.a.length().b", 12),
         ("$.a b", 4),
+        ("$.a[(@.size)]", 4),
     ],
 )
 def test_malformed_path_is_reported_with_its_position(text: str, position: int) -> None:

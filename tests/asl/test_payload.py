@@ -8,6 +8,7 @@ import pytest
 
 from coworks.asl.errors import ExpressionError, IntrinsicError, JsonataError
 from coworks.asl.payload import (
+    check_expression,
     check_jsonata_template,
     check_template,
     render_jsonata,
@@ -153,3 +154,25 @@ def test_check_jsonata_template_reports_bad_expressions_anywhere() -> None:
     )
 
     assert [place for place, _ in problems] == ["bad/0"]
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        ("$.a[0]", None),
+        ("States.Array($.a)", None),
+        ("$.a[", 4),
+        ("States.MathAdd(1, 'x)", 18),
+        ("plain", 0),
+        (3, 0),
+    ],
+)
+def test_check_expression_gives_message_and_position(
+    text: Any, position: int | None
+) -> None:
+    problems = check_expression(text)
+
+    if position is None:
+        assert problems == []
+    else:
+        assert [where for _, where in problems] == [position]
