@@ -38,10 +38,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The functions AWS adds to JSONata that share an intrinsic's implementation.
+#: AWS's JSONata functions that share an intrinsic function's implementation.
 _SHARED = {
     "partition": "States.ArrayPartition",
-    "range": "States.ArrayRange",
     "hash": "States.Hash",
     "parse": "States.StringToJson",
 }
@@ -149,41 +148,78 @@ def check_jsonata(text: str) -> list[str]:
 # --- AWS's extra functions -----------------------------------------------------------
 
 
+#: The argument types of AWS's functions; "?" marks an optional argument.
+_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "partition": ("array", "number"),
+    "range": ("number", "number", "number"),
+    "hash": ("string", "string"),
+    "parse": ("string",),
+    "random": ("number?",),
+    "uuid": (),
+}
+#: CoWorks' own bound on $range, to keep one expression from exhausting memory.
+MAX_JSONATA_RANGE = 100_000
+
+
+def _check_signature(name: str, args: tuple[Any, ...]) -> None:
+    """Refuse arguments the way JSONata refuses a signature mismatch (T0410)."""
+    kinds = _SIGNATURES[name]
+    for index in range(max(len(args), len(kinds))):
+        kind = kinds[index] if index < len(kinds) else None
+        value = args[index] if index < len(args) else None
+        if kind is not None and kind.endswith("?") and value is None:
+            continue
+        if kind is None or value is None or type_of(value) != kind.rstrip("?"):
+            raise JsonataError(
+                f'T0410: Argument {index + 1} of function "{name}" does not match '
+                "function signature"
+            )
+
+
 def _shared(name: str, intrinsic: str) -> Callable[..., Any]:
     """Adapt an intrinsic's implementation: its failures become JSONata errors."""
     function = IMPLEMENTATIONS[intrinsic]
 
     def call(*args: Any) -> Any:
+        values = tuple(_to_json(arg) for arg in args)
+        _check_signature(name, values)
         try:
-            return function(*(_to_json(arg) for arg in args))
+            return function(*values)
         except IntrinsicError as err:
             raise JsonataError(err.cause.replace(intrinsic, f"${name}")) from err
-        except TypeError as err:
-            raise JsonataError(
-                f"The function ${name} was called with the wrong number of arguments."
-            ) from err
 
     return call
 
 
-def _sequence(function: Callable[..., Any]) -> Callable[..., Any]:
+def _range(*args: Any) -> Any:
+    """AWS's $range: a sequence, inclusive of its end, empty when it cannot move."""
     from jsonata.utils import Utils
 
-    def call(*args: Any) -> Any:
-        return Utils.create_sequence_from_iter(function(*args))
+    values = tuple(_to_json(arg) for arg in args)
+    _check_signature("range", values)
+    start, end, step = (int(value) for value in values)
+    if step == 0 or (step > 0 and start > end) or (step < 0 and start < end):
+        return None
 
-    return call
+    numbers = range(start, end + (1 if step > 0 else -1), step)
+    if len(numbers) > MAX_JSONATA_RANGE:
+        raise JsonataError(
+            f"$range({start}, {end}, {step}) would build {len(numbers)} items; "
+            f"CoWorks builds at most {MAX_JSONATA_RANGE}."
+        )
+    return Utils.create_sequence_from_iter(numbers)
 
 
-def _random(seed: Any = None) -> float:
-    if seed is None:
+def _random(*args: Any) -> float:
+    values = tuple(_to_json(arg) for arg in args)
+    _check_signature("random", values)
+    if not values or values[0] is None:
         return random.random()
-    if isinstance(seed, bool) or not isinstance(seed, int | float):
-        raise JsonataError(f"The seed of $random must be a number, got {seed!r}.")
-    return random.Random(int(seed)).random()
+    return random.Random(int(values[0])).random()
 
 
-def _uuid() -> str:
+def _uuid(*args: Any) -> str:
+    _check_signature("uuid", args)
     return str(uuid.uuid4())
 
 
@@ -194,8 +230,7 @@ def _extra_functions() -> dict[str, Any]:
     implementations: dict[str, Callable[..., Any]] = {
         name: _shared(name, intrinsic) for name, intrinsic in _SHARED.items()
     }
-    # AWS's $range returns a JSONata sequence: a single item comes back unwrapped.
-    implementations["range"] = _sequence(implementations["range"])
+    implementations["range"] = _range
     implementations["random"] = _random
     implementations["uuid"] = _uuid
     return {
@@ -280,7 +315,7 @@ def evaluate_jsonata(
     except JsonataError as err:
         raise JsonataError(
             f"The JSONata expression '{expression}'{_field_text(field)} threw an "
-            f"error during evaluation: {err.cause}"
+            f"error during evaluation. {err.cause}"
         ) from err
     except Exception as err:  # the library raises several exception types
         code = getattr(err, "error", None)
@@ -288,7 +323,7 @@ def evaluate_jsonata(
         detail = f"{code}: {reason}" if code else reason
         raise JsonataError(
             f"The JSONata expression '{expression}'{_field_text(field)} threw an "
-            f"error during evaluation: {detail}"
+            f"error during evaluation. {detail}"
         ) from err
 
     if result is None:
