@@ -1444,6 +1444,27 @@ class _Linter:
                 rank=RANK_EXPRESSION,
                 at_key=False,
             )
+        self.check_payload_keys(template, path)
+
+    def check_payload_keys(self, template: Any, path: Path) -> None:
+        """Warn about ``key`` and ``key.$`` side by side: both would write ``key``."""
+        if isinstance(template, list):
+            for index, item in enumerate(template):
+                self.check_payload_keys(item, (*path, index))
+            return
+        if not isinstance(template, dict):
+            return
+        for key, value in template.items():
+            if isinstance(key, str) and key.endswith(".$") and key[:-2] in template:
+                self.report(
+                    (*path, key),
+                    f"The payload holds both '{key[:-2]}' and '{key}', which both "
+                    f"produce the field '{key[:-2]}'.",
+                    "keep one of them.",
+                    code="duplicate-payload-field",
+                    severity="warning",
+                )
+            self.check_payload_keys(value, (*path, key))
 
     def check_arguments(self, arguments: Any, path: Path) -> None:
         """Check JSONata ``Arguments``: an object, or one JSONata expression."""

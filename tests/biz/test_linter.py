@@ -529,3 +529,19 @@ def test_a_definition_that_is_not_an_object_is_one_problem() -> None:
     problems = lint("[1, 2]")
 
     assert [p.code for p in problems] == ["not-an-object"]
+
+
+def test_a_payload_field_written_twice_with_and_without_dollar_only_warns() -> None:
+    definition = _machine(
+        A={
+            "Type": "Pass",
+            "Parameters": {"nested": [{"x": 1, "x.$": "$.x"}]},
+            "End": True,
+        }
+    )
+
+    problems = lint(definition)
+
+    assert [(p.severity, p.code, p.to_dict()["path"]) for p in problems] == [
+        ("warning", "duplicate-payload-field", "States.A.Parameters.nested[0].x.$")
+    ]
