@@ -696,7 +696,8 @@ def _json_merge(first: Any, second: Any, deep: Any) -> dict[str, Any]:
 def _math_random(start: Any, end: Any, seed: Any = _DYNAMIC) -> int:
     _expect("States.MathRandom", "first", start, "number")
     _expect("States.MathRandom", "second", end, "number")
-    low, high = int(start), int(end)
+    # AWS rounds a start or end that is not an integer to the nearest integer.
+    low, high = _java_round(start), _java_round(end)
     if low >= high:
         raise IntrinsicError(
             f"The start of States.MathRandom ({low}) must be less than its end "
