@@ -14,6 +14,11 @@ the CPU: the figures compare the two servers, they are not the capacity of eithe
 
 Run: ``python benchmarks/http_throughput.py [--requests 20000] [--seconds 15]``. The
 goal is ``cws run`` at 2x or more of ``chalice local``'s requests per second.
+
+``--servers`` also measures the HTTP servers alone, on a WSGI app answering a constant
+body: waitress (what ``cws run`` uses) beside the standard library's threaded
+``wsgiref`` server (the kind of server ``chalice local`` is built on). This is the
+measurement the choice of waitress rests on.
 """
 
 from __future__ import annotations
@@ -60,6 +65,35 @@ app = Chalice(app_name="bench")
 @app.route("/hello")
 def index():
     return {"hello": "world"}
+"""
+
+#: A WSGI app answering a constant body, served by waitress or the standard library.
+BARE_SERVER = """
+import sys
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", "17")])
+    return [b'{"hello":"world"}']
+
+port = int(sys.argv[2])
+if sys.argv[1] == "waitress":
+    import waitress
+    waitress.serve(app, host="127.0.0.1", port=port, threads=8, _quiet=True)
+else:
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    class Threaded(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    server = Threaded(("127.0.0.1", port), Quiet)
+    server.set_app(app)
+    server.serve_forever()
 """
 
 CHALICE_CONFIG = '{"version": "2.0", "app_name": "bench", "stages": {"dev": {}}}'
@@ -187,6 +221,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--servers", action="store_true", help="also measure the bare HTTP servers"
+    )
     args = parser.parse_args()
 
     chalice = shutil.which("chalice") or "chalice"
@@ -227,6 +264,18 @@ def main() -> None:
         )
 
     print(f"ratio cws run / chalice local: {coworks.rps / bare.rps:.1f}x (goal >= 2x)")
+
+    if args.servers:
+        for server in ("waitress", "wsgiref"):
+            port = free_port()
+            measure(
+                server,
+                [sys.executable, "-c", BARE_SERVER, server, str(port)],
+                Path.cwd(),
+                port,
+                "/hello",
+                args,
+            )
 
 
 if __name__ == "__main__":
