@@ -249,6 +249,21 @@ class Backend:
         """Release what the backend holds (threads, files, connections)."""
 
 
+class PendingBackend(Backend):
+    """The backend of a service built before its executor is open (``cws run``).
+
+    Every operation answers 503 until the server's start-up replaces it.
+    """
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise ServiceUnavailableError(
+            "The workflows are not started yet: wait for cws run to finish starting."
+        )
+
+    register = workflows = workflow = start = describe = _refuse
+    executions = history = stop = redrive = wait = _refuse
+
+
 def iso_date(value: Any) -> str | None:
     """Return a date from boto3 or the engine as ISO 8601 text in UTC.
 

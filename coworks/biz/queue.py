@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -334,13 +334,16 @@ def sqs_event(
     return {"Records": records}
 
 
-Deliver = Callable[[list[Message]], None]
+#: Delivers a batch; returns the ids of the messages that failed (kept for a retry),
+#: or ``None`` when all succeeded. Raising fails the whole batch.
+Deliver = Callable[[list[Message]], Iterable[str] | None]
 
 
 class QueueConsumer:
     """Delivers a queue's messages to a callable, deleting them once it returns.
 
-    A batch whose delivery raises is left in the queue: it comes back after the
+    Messages the callable reports as failed, and a whole batch whose delivery raises,
+    are left in the queue: it comes back after the
     visibility timeout, and after ``max_receives`` attempts a message is dropped
     with a warning (SQS would move it to a dead-letter queue).
 
@@ -399,16 +402,17 @@ class QueueConsumer:
             return 0
 
         try:
-            self.deliver(batch)
+            failed = set(self.deliver(batch) or ())
         except Exception:
             logger.exception(
                 "Delivering %s messages of %s failed.", len(batch), self.name
             )
             return 0
         for message in batch:
-            self.queue.delete(message.receipt_handle)
+            if message.id not in failed:
+                self.queue.delete(message.receipt_handle)
 
-        return len(batch)
+        return len(batch) - len(failed)
 
     def start(self) -> None:
         """Poll in a daemon thread until :meth:`stop`."""

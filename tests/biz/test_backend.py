@@ -26,7 +26,13 @@ GREET: dict[str, Any] = {
         "Check": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.fail", "BooleanEquals": True, "Next": "Refuse"}
+                {
+                    "And": [
+                        {"Variable": "$.fail", "IsPresent": True},
+                        {"Variable": "$.fail", "BooleanEquals": True},
+                    ],
+                    "Next": "Refuse",
+                }
             ],
             "Default": "Greet",
         },

@@ -235,3 +235,21 @@ def test_messages_survive_a_killed_process(tmp_path: Path) -> None:
     queue.close()
 
     assert sorted(bodies) == sorted(f"m{index}" for index in range(20))
+
+
+def test_messages_reported_as_failed_are_kept_for_a_retry(
+    queue: MessageQueue, clock: Clock
+) -> None:
+    queue.send("orders", "good")
+    queue.send("orders", "bad")
+
+    consumer = QueueConsumer(
+        queue,
+        "orders",
+        lambda batch: [m.id for m in batch if m.body == "bad"],
+        visibility_timeout=5,
+    )
+
+    assert consumer.poll() == 1
+    clock.now += 6
+    assert [m.body for m in queue.receive("orders")] == ["bad"]
