@@ -352,6 +352,12 @@ def _duplicate_key(
     )
 
 
+_PLAIN_TAGS = frozenset(
+    "tag:yaml.org,2002:" + name
+    for name in ("map", "seq", "str", "timestamp", "null", "bool", "int", "float")
+)
+
+
 class _YamlReader:
     """Builds plain data from the node graph of PyYAML's composer."""
 
@@ -413,6 +419,13 @@ class _YamlReader:
             node.start_mark.column + 1,
         )
 
+        if node.tag not in _PLAIN_TAGS:
+            raise _syntax_problem(
+                self.document,
+                f"The YAML tag '{node.tag}' is not allowed; only plain values are.",
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+            )
         if isinstance(node, yaml.MappingNode):
             return self.build_mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
