@@ -83,7 +83,7 @@ T = TypeVar("T")
 DispatcherFactory = Callable[[ExecutionContext], TaskDispatcher]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Live:
     """An execution running on the loop, with the events not on disk yet."""
 
@@ -93,9 +93,8 @@ class _Live:
     last_event_id: int = 0
     task: asyncio.Task[None] | None = None
     stop_request: tuple[str | None, str | None] | None = None
-    done: threading.Event = field(default_factory=threading.Event)
     #: Tokens handed out before a restart, by task key, not bound to a new wait yet.
-    old_tokens: dict[str, str] = field(default_factory=dict)
+    old_tokens: dict[str, str] | None = None
 
 
 class Engine:
@@ -147,6 +146,10 @@ class Engine:
 
         self._live: dict[str, _Live] = {}
         self._lock = threading.RLock()
+        #: Notified whenever an execution stops running (see :meth:`wait`).
+        self._ended = threading.Condition(self._lock)
+        #: Definition texts and their parsed form: executions of a machine share one.
+        self._definitions: dict[str, tuple[str, dict[str, Any]]] = {}
         self._aliases: dict[str, str] = {}
         self._parked: dict[str, tuple[str, Any]] = {}
         self._flush_scheduled = False
@@ -227,8 +230,11 @@ class Engine:
             EngineError: ``ExecutionDoesNotExist``, or ``Timeout`` when it is still
                 running after ``timeout``.
         """
-        live = self._live.get(execution_arn)
-        if live is not None and not live.done.wait(timeout):
+        with self._ended:
+            running = self._ended.wait_for(
+                lambda: execution_arn not in self._live, timeout
+            )
+        if not running:
             raise EngineError(
                 "Timeout",
                 f"Execution {execution_arn!r} is still running after {timeout} s: "
@@ -840,7 +846,7 @@ class Engine:
     def _launch(
         self, record: ExecutionRecord, *, resume: bool, value: Any = None
     ) -> None:
-        definition = json.loads(record.definition)
+        definition = self._definition(record)
         live = _Live(record=record, definition=definition)
         live.last_event_id = record.last_event_id
         checkpoint = None
@@ -850,7 +856,7 @@ class Engine:
                 checkpoint = Checkpoint.from_dict(record.checkpoint)
                 checkpoint.last_event_id = record.last_event_id
                 credit = self._waited(record, checkpoint, definition)
-            live.old_tokens = self._open_tokens(record)
+            live.old_tokens = self._open_tokens(record) or None
             value = json.loads(record.input)
         with self._lock:
             self._live[record.arn] = live
@@ -897,8 +903,12 @@ class Engine:
             )
         except asyncio.CancelledError:
             if live.stop_request is None:
-                # The engine is closing: the execution stays RUNNING on disk.
-                live.done.set()
+                # The engine is closing: the execution stays RUNNING on disk, with
+                # every event it reported.
+                with self._lock:
+                    events, live.pending = live.pending, []
+                self.store.record(live.record.arn, events)
+                self._forget(live)
                 raise
             self._finish_aborted(live)
             return
@@ -975,11 +985,21 @@ class Engine:
         logger.debug("execution %s aborted", live.record.arn)
 
     def _forget(self, live: _Live) -> None:
-        with self._lock:
+        with self._ended:
             self._live.pop(live.record.arn, None)
-            for old in live.old_tokens.values():
+            for old in (live.old_tokens or {}).values():
                 self._parked.pop(old, None)
-        live.done.set()
+            self._ended.notify_all()
+
+    def _definition(self, record: ExecutionRecord) -> dict[str, Any]:
+        with self._lock:
+            shared = self._definitions.get(record.definition)
+            if shared is None:
+                shared = (record.definition, json.loads(record.definition))
+                self._definitions[record.definition] = shared
+        record.definition = shared[0]
+
+        return shared[1]
 
     def _dispatcher(self, context: ExecutionContext) -> TaskDispatcher:
         if self._dispatcher_factory is not None:
@@ -1072,7 +1092,7 @@ class Engine:
                 "the token the task received as $$.Task.Token.",
             )
         live = self._live.get(owner)
-        if live is not None and token in live.old_tokens.values():
+        if live is not None and token in (live.old_tokens or {}).values():
             # The execution is resuming and has not reached its wait yet.
             if kind != "heartbeat":
                 with self._lock:
@@ -1090,7 +1110,7 @@ class Engine:
         After a restart, a task that had already handed out a token does not send
         a new one: the old token is bound to the new wait instead.
         """
-        old = live.old_tokens.pop(key, None)
+        old = live.old_tokens.pop(key, None) if live.old_tokens else None
         if old is None:
             self.store.save_token(token, live.record.arn, key)
             return False
