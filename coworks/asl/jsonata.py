@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import random
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -142,6 +143,11 @@ def check_jsonata(text: str) -> list[str]:
         _compile(expression)
     except Exception as err:  # the library raises several exception types
         return [_syntax_message(expression, err)]
+    if _EVAL.search(expression):
+        return [
+            f"The JSONata expression '{expression}' calls $eval, which is not "
+            "available in Step Functions: use $parse instead."
+        ]
     return []
 
 
@@ -157,6 +163,8 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
     "random": ("number?",),
     "uuid": (),
 }
+_EVAL = re.compile(r"\$eval\s*\(")
+_EVAL_MESSAGE = "The function $eval is not available in Step Functions: use $parse."
 #: CoWorks' own bound on $range, to keep one expression from exhausting memory.
 MAX_JSONATA_RANGE = 100_000
 
@@ -223,6 +231,10 @@ def _uuid(*args: Any) -> str:
     return str(uuid.uuid4())
 
 
+def _no_eval(*args: Any) -> Any:
+    raise JsonataError(_EVAL_MESSAGE)
+
+
 @functools.lru_cache(maxsize=1)
 def _extra_functions() -> dict[str, Any]:
     import jsonata
@@ -233,6 +245,7 @@ def _extra_functions() -> dict[str, Any]:
     implementations["range"] = _range
     implementations["random"] = _random
     implementations["uuid"] = _uuid
+    implementations["eval"] = _no_eval
     return {
         name: jsonata.Jsonata.JLambda(function)
         for name, function in implementations.items()

@@ -97,6 +97,7 @@ def test_function_result_is_an_unsupported_result_type() -> None:
         ("{% $parse('{oops') %}", "not valid JSON"),
         ("{% $random('x') %}", 'function "random"'),
         ("{% 1 + %}", "is invalid"),
+        ("{% $eval('1') %}", "use $parse"),
     ],
 )
 def test_failing_expression_raises_query_evaluation_error(
@@ -126,7 +127,13 @@ def test_only_exact_delimiters_make_an_expression(value: Any, expected: bool) ->
 
 @pytest.mark.parametrize(
     ("text", "problems"),
-    [("{% $states.input %}", 0), ("{% 1 + %}", 1), ("{% %}", 1), ("$x", 1)],
+    [
+        ("{% $states.input %}", 0),
+        ("{% 1 + %}", 1),
+        ("{% %}", 1),
+        ("$x", 1),
+        ("{% $eval('1') %}", 1),
+    ],
 )
 def test_check_reports_syntax_problems_as_sentences(text: str, problems: int) -> None:
     found = check_jsonata(text)
