@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import signal
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -55,6 +56,10 @@ def _log_through_click(level: int) -> None:
         root.addHandler(_EchoHandler())
     root.setLevel(level)
 
+    # Waitress warns each time a request waits for a free thread, which is normal
+    # under load and nothing a user can act on; its other warnings still show.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
 
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface.")
@@ -95,10 +100,15 @@ def run(
     for name in site.prefixes:
         click.echo(f"  {server.url}/{name}/")
     click.echo("Press Ctrl+C to stop.")
+
+    # SIGTERM (from a process manager or `kill`) stops as Ctrl+C does, so shut-down
+    # hooks run and the engine closes its database cleanly.
+    signal.signal(signal.SIGTERM, lambda signum, frame: server.stop())
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        click.echo("Stopped.")
+        pass
+    click.echo("Stopped.")
 
 
 # ---------------------------------------------------------------------------- routes

@@ -126,8 +126,9 @@ def served_sample() -> Iterator[tuple[subprocess.Popen[str], int]]:
         process.wait(timeout=30)
 
 
-def test_run_serves_the_sample_and_logs_each_request(
-    served_sample: tuple[subprocess.Popen[str], int],
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_run_serves_the_sample_logs_each_request_and_stops_on_a_signal(
+    served_sample: tuple[subprocess.Popen[str], int], stop_signal: int
 ) -> None:
     process, port = served_sample
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -136,7 +137,7 @@ def test_run_serves_the_sample_and_logs_each_request(
     body = json.loads(response.read())
     conn.close()
 
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     out, err = process.communicate(timeout=30)
 
     assert response.status == 200
