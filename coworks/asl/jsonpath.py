@@ -233,9 +233,18 @@ class _Scan(_Step):
 
     def apply(self, nodes: list[Any], root: Any) -> list[Any]:
         every: list[Any] = []
+        if isinstance(self.inner, _Filter):
+            # A scanned filter tests every object below the start once, as Jayway
+            # does, rather than testing array items twice (as items and as objects).
+            for node in nodes:
+                children = node.values() if type(node) is dict else node
+                for child in children if type(node) in (dict, list) else ():
+                    _collect(child, every)
+            test = self.inner.predicate
+            return [node for node in every if type(node) is dict and test(node, root)]
+
         for node in nodes:
             _collect(node, every)
-
         return self.inner.apply(every, root)
 
     def canonical(self) -> str:

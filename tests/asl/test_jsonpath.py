@@ -76,6 +76,8 @@ STORE: dict[str, Any] = {
         ("$.store.book[?(@.tags anyof ['old'])].title", ["Sayings"]),
         ("$.store.book[?((@.price < 9) && (@.isbn == '2'))].title", ["Moby"]),
         ("$.store.book[?(@.missing > 1)]", []),
+        ("$..[?(@.isbn)].title", ["Sayings", "Moby", "Rings"]),
+        ("$..[?(@.color)].price", [19.95]),
         ("$.store.book.length()", 4),
         ("$.store.book[*].price.length()", 4),
         ("$.store.bicycle.color.length()", 3),
