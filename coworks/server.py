@@ -361,7 +361,10 @@ class Site:
                 "The service failed unexpectedly; its log holds the traceback."
             ) from err
 
-        start_response(_status_line(response.status), _header_list(response.headers))
+        multi = getattr(response, "multi_headers", None) or {}
+        start_response(
+            _status_line(response.status), _header_list(response.headers, multi)
+        )
         return [response.body]
 
     def _read_body(self, environ: WSGIEnvironment) -> bytes | None:
@@ -408,9 +411,15 @@ def _decoded_path(environ: WSGIEnvironment) -> str:
         return raw
 
 
-def _header_list(headers: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _header_list(
+    headers: Mapping[str, Any], multi: Mapping[str, list[str]]
+) -> list[tuple[str, str]]:
+    # A header with several values (Set-Cookie) is sent once per value, as API
+    # Gateway does with multiValueHeaders, rather than joined by commas.
     pairs: list[tuple[str, str]] = []
     for name, value in headers.items():
+        if name in multi:
+            value = multi[name]
         if isinstance(value, list | tuple):
             pairs.extend((name, str(item)) for item in value)
         else:
