@@ -93,6 +93,13 @@ def run(text: str) -> Any:
         ("States.StringSplit(', , ,', ',')", [" ", " "]),
         ("States.StringSplit(',,,', ',')", []),
         ("States.StringSplit($$.Execution.Name, '-')", ["run", "42"]),
+        ("States.StringSplit('Hello\nWorld', '\n')", ["Hello", "World"]),
+        (
+            "States.ArrayGetItem(States.StringSplit($$.Execution.Name, '-'), "
+            "States.MathAdd(States.ArrayLength(States.StringSplit($$.Execution.Name, "
+            "'-')), -1))",
+            "42",
+        ),
         (
             "States.ArrayGetItem("
             "States.StringSplit(States.Format('{}-x', $.name), '-'), 0)",
