@@ -182,6 +182,8 @@ class _Linter:
         # State name -> path of its first definition, across every scope: AWS wants
         # names unique in the whole state machine.
         self.names: dict[str, Path] = {}
+        # How many enclosing states override the query language of their scope.
+        self.ambiguous = 0
 
     # ----------------------------------------------------------------- reporting
 
@@ -451,12 +453,16 @@ class _Linter:
         language = self.state_language(state, path, scope_language)
         spec = aslspec.STATE_FIELDS[kind]
         what = f"{kind} state"
+        # Whether a state nested in a Parallel or Map that overrides the machine's
+        # query language inherits the override is not recorded from AWS, so such a
+        # state may hold the fields of either language.
+        lenient = self.ambiguous > 0 and "QueryLanguage" not in state
         self.check_fields(
             state,
             path,
-            spec.allowed(language),
+            spec.every() if lenient else spec.allowed(language),
             what,
-            other_language=spec.other_language(language),
+            other_language=() if lenient else spec.other_language(language),
             language=language,
             elsewhere=aslspec.every_state_field(),
         )
@@ -478,8 +484,11 @@ class _Linter:
             self.check_assign(state["Assign"], (*path, "Assign"), language)
         self.check_io(state, path, language)
 
+        overrides = language != scope_language
+        self.ambiguous += overrides
         check = getattr(self, f"check_{kind.lower()}")
         check(state, path, language, scope)
+        self.ambiguous -= overrides
 
     def check_name(self, name: Any, path: Path) -> None:
         if not isinstance(name, str):

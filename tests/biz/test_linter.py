@@ -545,3 +545,20 @@ def test_a_payload_field_written_twice_with_and_without_dollar_only_warns() -> N
     assert [(p.severity, p.code, p.to_dict()["path"]) for p in problems] == [
         ("warning", "duplicate-payload-field", "States.A.Parameters.nested[0].x.$")
     ]
+
+
+@pytest.mark.parametrize("field", [{"Output": "{% 1 %}"}, {"Parameters": {"a.$": "$"}}])
+def test_states_under_a_language_override_may_use_either_languages_fields(
+    field: dict[str, Any],
+) -> None:
+    branch = _machine(X={"Type": "Pass", "End": True, **field})
+    definition = _machine(
+        P={
+            "Type": "Parallel",
+            "QueryLanguage": "JSONata",
+            "Branches": [branch],
+            "End": True,
+        }
+    )
+
+    assert lint(definition) == []
