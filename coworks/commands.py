@@ -139,18 +139,15 @@ def service_routes(name: str, service: Any) -> list[RouteLine]:
     lines = []
     for path, methods in getattr(service, "routes", {}).items():
         for method, entry in methods.items():
-            chalice_auth = getattr(entry, "authorizer", None)
+            # A route may also carry a Chalice authorizer of its own.
+            own = getattr(getattr(entry, "authorizer", None), "name", None)
             lines.append(
                 RouteLine(
                     service=name,
                     method=method,
                     path=path,
                     handler=str(getattr(entry, "view_name", "?")),
-                    authorizer=(
-                        getattr(chalice_auth, "name", None) or auth
-                        if chalice_auth is not None or auth
-                        else "none"
-                    ),
+                    authorizer=own or auth or "none",
                 )
             )
 
@@ -190,9 +187,9 @@ def routes(ctx: click.Context, as_json: bool) -> None:
     rows = [("METHOD", "PATH", "HANDLER", "AUTHORIZER")] + [
         (
             line.method,
-            f"/{line.service}{line.path if line.path != '/' else '/'}",
+            f"/{line.service}{line.path}",
             line.handler,
-            line.authorizer or "none",
+            line.authorizer,
         )
         for line in lines
     ]
