@@ -20,17 +20,19 @@ from coworks.errors import (
     NotFoundError,
     UnauthorizedError,
 )
-from coworks.problems import Problem, ProblemsError
 
 if TYPE_CHECKING:
     from coworks.auth import AuthRequest, AuthResponse
+    from coworks.problems import Problem, ProblemsError
     from coworks.tech import Blueprint, TechMicroService, entry, tech_error
 
 __version__ = "1.0.0.dev0"
 
-#: Public names whose modules import Chalice: loaded on first use, so that importing
-#: coworks for workflows or the CLI does not pay for them.
+#: Public names loaded on first use: a Lambda's cold start imports only what its
+#: service needs (no Chalice for workflows and the CLI, no dataclasses for services).
 _LAZY = {
+    "Problem": "coworks.problems",
+    "ProblemsError": "coworks.problems",
     "AuthRequest": "coworks.auth",
     "AuthResponse": "coworks.auth",
     "Blueprint": "coworks.tech",
@@ -47,6 +49,7 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "AuthRequest",

@@ -8,9 +8,7 @@ first request and kept.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import inspect
 import logging
 import re
 import types
@@ -19,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import coworks
 from coworks.binding import type_hints
-from coworks.routing import Route, entry
+from coworks.routing import EMPTY, VAR_KEYWORD, Route, clean_doc, entry, parameters_of
 from coworks.tech import Blueprint
 
 if TYPE_CHECKING:
@@ -86,7 +84,7 @@ def openapi(service: TechMicroService) -> dict[str, Any]:
             route, components, service.has_auth
         )
 
-    summary, description = _split_doc(inspect.getdoc(type(service)) or "")
+    summary, description = _split_doc(clean_doc(type(service).__doc__))
     info: dict[str, Any] = {"title": service.app_name, "version": coworks.__version__}
     if summary:
         info["summary"] = summary
@@ -120,14 +118,13 @@ def _operation(
     parameters: list[dict[str, Any]] = []
     body: dict[str, Any] = {}
     required_body: list[str] = []
-    for name, parameter in list(inspect.signature(route.function).parameters.items())[
-        1:
-    ]:
-        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+    for parameter in parameters_of(route.function):
+        name = parameter.name
+        if parameter.kind == VAR_KEYWORD:
             continue
         schema = schema_of(hints.get(name, Any), components)
         described = {**schema, "description": docs[name]} if name in docs else schema
-        required = parameter.default is inspect.Parameter.empty
+        required = parameter.default is EMPTY
         if name in route.path_params:
             parameters.append(
                 {"name": name, "in": "path", "required": True, "schema": schema}
@@ -221,7 +218,7 @@ def schema_of(hint: Any, components: dict[str, Any]) -> dict[str, Any]:
         return {"type": "object", "additionalProperties": values}
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return {"enum": [member.value for member in hint]}
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+    if isinstance(hint, type) and hasattr(hint, "__dataclass_fields__"):
         schemas = components.setdefault("schemas", {})
         if hint.__name__ not in schemas:
             schemas[hint.__name__] = {}
@@ -232,6 +229,8 @@ def schema_of(hint: Any, components: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dataclass_schema(cls: type, components: dict[str, Any]) -> dict[str, Any]:
+    import dataclasses
+
     hints = typing.get_type_hints(cls)
     properties = {}
     required = []
@@ -243,7 +242,7 @@ def _dataclass_schema(cls: type, components: dict[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         schema["required"] = required
-    doc = inspect.getdoc(cls)
+    doc = clean_doc(cls.__doc__)
     if doc and not doc.startswith(cls.__name__ + "("):
         schema["description"] = doc
 

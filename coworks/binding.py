@@ -8,9 +8,7 @@ dictionary look-ups and conversions.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import inspect
 import io
 import json
 import logging
@@ -20,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Union
 
 from coworks.errors import BadRequestError, UnsupportedMediaTypeError
+from coworks.routing import EMPTY, POSITIONAL, VAR_KEYWORD, parameters_of
 
 logger = logging.getLogger(__name__)
 
@@ -187,21 +186,17 @@ class Binder:
         """
         self.where = where
         hints = type_hints(function)
-        parameters = list(inspect.signature(function).parameters.values())[1:]
+        parameters = parameters_of(function)
         self.path: list[tuple[str, Converter, str]] = []
         self.keywords: dict[str, _Param] = {}
         self.var_keyword = False
         for parameter in parameters:
             hint = hints.get(parameter.name, Any)
-            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            if parameter.kind == VAR_KEYWORD:
                 self.var_keyword = True
                 continue
-            positional = parameter.kind in (
-                inspect.Parameter.POSITIONAL_ONLY,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            )
-            empty = parameter.default is inspect.Parameter.empty
-            if positional and empty:
+            empty = parameter.default is EMPTY
+            if parameter.kind == POSITIONAL and empty:
                 converter, expected, _ = converter_for(hint)
                 self.path.append((parameter.name, converter, expected))
             else:
@@ -348,7 +343,7 @@ def converter_for(hint: Any) -> tuple[Converter, str, bool]:
     A converter takes the value and whether it came as text (path, query, form) or
     as JSON, and returns the converted value or raises :class:`Mismatch`.
     """
-    if hint is Any or hint is inspect.Parameter.empty or isinstance(hint, str):
+    if hint is Any or hint is EMPTY or isinstance(hint, str):
         return _identity, "any value", False
 
     origin = typing.get_origin(hint)
@@ -364,7 +359,7 @@ def converter_for(hint: Any) -> tuple[Converter, str, bool]:
         return _dict, "a JSON object", False
     if hint in _SCALARS:
         return _SCALARS[hint], hint.__name__, False
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+    if isinstance(hint, type) and hasattr(hint, "__dataclass_fields__"):
         return _dataclass(hint), f"a JSON object for {hint.__name__}", False
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         choices = ", ".join(repr(member.value) for member in hint)
@@ -500,6 +495,8 @@ def _union(args: tuple[Any, ...]) -> tuple[Converter, str, bool]:
 
 
 def _dataclass(cls: type) -> Converter:
+    import dataclasses
+
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)
     converters = {name: converter_for(hints.get(name, Any))[0] for name in fields}

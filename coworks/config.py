@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 SECRET_PATTERNS: tuple[str, ...] = ("secrets.*.json", ".env", ".env.*")
 
 #: The environment variable naming the default stage (``dev`` when unset).
-STAGE_VARIABLE = "COWORKS_STAGE"
+STAGE_VARIABLE = "COWORKS_STAGE"  # the same name as coworks.tech.STAGE_VARIABLE
 
 
 @dataclass

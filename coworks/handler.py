@@ -17,7 +17,6 @@ the rest.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime
 import decimal
 import enum
@@ -80,7 +79,9 @@ def encode_json(value: Any) -> str:
 
 
 def _extra(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
+        import dataclasses
+
         return dataclasses.asdict(value)
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()

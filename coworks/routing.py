@@ -17,11 +17,9 @@ requests never introspect anything.
 
 from __future__ import annotations
 
-import inspect
 import logging
-import re
+import types
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -33,30 +31,133 @@ logger = logging.getLogger(__name__)
 VERBS: tuple[str, ...] = ("get", "post", "put", "patch", "delete")
 
 
-@dataclass
+#: The default of a parameter that has none.
+EMPTY: Any = type("Empty", (), {"__repr__": lambda self: "<no default>"})()
+
+POSITIONAL = "positional"
+KEYWORD = "keyword"
+VAR_POSITIONAL = "var_positional"
+VAR_KEYWORD = "var_keyword"
+
+
+class Parameter:
+    """A parameter of a route method: its name, kind and default (or EMPTY)."""
+
+    __slots__ = ("default", "kind", "name")
+
+    def __init__(self, name: str, kind: str, default: Any) -> None:
+        self.name = name
+        self.kind = kind
+        self.default = default
+
+
+def parameters_of(function: Callable[..., Any]) -> list[Parameter]:
+    """Return the parameters of a method after ``self``, read from its code object.
+
+    Reading ``__code__`` instead of ``inspect.signature`` keeps ``inspect`` out of a
+    Lambda's cold start; decorated functions (``__wrapped__``) still go to ``inspect``.
+    """
+    code = getattr(function, "__code__", None)
+    if code is None or hasattr(function, "__wrapped__"):
+        return _inspected_parameters(function)
+
+    names = code.co_varnames
+    count = code.co_argcount
+    defaults = getattr(function, "__defaults__", None) or ()
+    kw_defaults = getattr(function, "__kwdefaults__", None) or {}
+    first_default = count - len(defaults)
+    parameters = [
+        Parameter(
+            name,
+            POSITIONAL,
+            defaults[index - first_default] if index >= first_default else EMPTY,
+        )
+        for index, name in enumerate(names[:count])
+    ]
+    kw_names = names[count : count + code.co_kwonlyargcount]
+    parameters += [Parameter(n, KEYWORD, kw_defaults.get(n, EMPTY)) for n in kw_names]
+    index = count + code.co_kwonlyargcount
+    if code.co_flags & 0x04:  # CO_VARARGS
+        parameters.append(Parameter(names[index], VAR_POSITIONAL, EMPTY))
+        index += 1
+    if code.co_flags & 0x08:  # CO_VARKEYWORDS
+        parameters.append(Parameter(names[index], VAR_KEYWORD, EMPTY))
+
+    return parameters[1:]
+
+
+def _inspected_parameters(function: Callable[..., Any]) -> list[Parameter]:
+    """Return the parameters after ``self`` through ``inspect`` (decorated methods)."""
+    import inspect
+
+    kinds = {
+        inspect.Parameter.POSITIONAL_ONLY: POSITIONAL,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD: POSITIONAL,
+        inspect.Parameter.KEYWORD_ONLY: KEYWORD,
+        inspect.Parameter.VAR_POSITIONAL: VAR_POSITIONAL,
+        inspect.Parameter.VAR_KEYWORD: VAR_KEYWORD,
+    }
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    return [
+        Parameter(
+            p.name,
+            kinds[p.kind],
+            EMPTY if p.default is inspect.Parameter.empty else p.default,
+        )
+        for p in parameters
+    ]
+
+
+def clean_doc(doc: str | None) -> str:
+    """Return a docstring without its common indentation (as ``inspect.cleandoc``)."""
+    if not doc:
+        return ""
+    lines = doc.expandtabs().splitlines()
+    indents = [len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()]
+    margin = min(indents, default=0)
+    cleaned = [lines[0].strip(), *(line[margin:].rstrip() for line in lines[1:])]
+    return "\n".join(cleaned).strip()
+
+
 class Route:
     """One REST endpoint: an HTTP method and an API Gateway resource path.
 
     ``resource`` is the path as API Gateway declares it (``/concat/{a}/{b}``) with the
     blueprint prefix included; ``path_params`` are the variables in order; ``owner``
-    names the class defining ``attribute`` so messages can point at the code.
+    names the class defining ``attribute`` so messages can point at the code;
+    ``blueprint`` is the blueprint's index in its service, or None.
     """
 
-    method: str
-    resource: str
-    attribute: str
-    owner: str
-    function: Callable[..., Any]
-    path_params: tuple[str, ...]
-    prefix: str = ""
-    #: Index of the blueprint in the service's list, or None for the service itself.
-    blueprint: int | None = None
-    doc: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        method: str,
+        resource: str,
+        attribute: str,
+        owner: str,
+        function: Callable[..., Any],
+        path_params: tuple[str, ...],
+        prefix: str = "",
+        blueprint: int | None = None,
+        doc: str = "",
+    ) -> None:
+        self.method = method
+        self.resource = resource
+        self.attribute = attribute
+        self.owner = owner
+        self.function = function
+        self.path_params = path_params
+        self.prefix = prefix
+        self.blueprint = blueprint
+        self.doc = doc
+
+    def __repr__(self) -> str:
+        return f"Route({self.method} {self.resource} -> {self.owner}.{self.attribute})"
 
     @property
     def signature(self) -> str:
         """The method's signature without ``self``: ``(id: int) -> dict[str, Any]``."""
+        import inspect
+
         try:
             signature = inspect.signature(self.function, eval_str=True)
         except Exception:  # an unresolvable hint: show the annotations as written
@@ -123,7 +224,7 @@ def derive_routes(
         if klass in framework:
             continue
         for name, value in vars(klass).items():
-            if inspect.isfunction(value):
+            if isinstance(value, types.FunctionType):
                 functions[name] = value
                 owners[name] = klass.__qualname__
 
@@ -155,7 +256,7 @@ def derive_routes(
                 path_params=path_params,
                 prefix=prefix,
                 blueprint=blueprint,
-                doc=inspect.getdoc(function) or "",
+                doc=clean_doc(function.__doc__),
             )
         )
 
@@ -165,8 +266,25 @@ def derive_routes(
 #: The attribute where :func:`entry` records an explicit path or method.
 ENTRY_ATTRIBUTE = "__coworks_entry__"
 
-_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]+|\{[A-Za-z_][A-Za-z0-9_]*\}")
+#: Characters API Gateway accepts in a static path segment.
+_SEGMENT_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:@-"
+)
+
+
+def _variable(segment: str) -> str | None:
+    """Return the name of a ``{name}`` segment, or None for a static segment."""
+    if segment.startswith("{") and segment.endswith("}"):
+        return segment[1:-1]
+    return None
+
+
+def _valid_segment(segment: str) -> bool:
+    """Whether API Gateway accepts a segment: static characters or ``{identifier}``."""
+    name = _variable(segment)
+    if name is not None:
+        return name.isidentifier()
+    return bool(segment) and all(char in _SEGMENT_CHARS for char in segment)
 
 
 def _declared_route(
@@ -196,14 +314,14 @@ def _declared_route(
         return method, "/" + "/".join([*segments, *variables])
 
     segments = [segment for segment in path.split("/") if segment]
-    bad = [s for s in segments if not _SEGMENT.fullmatch(s)]
+    bad = [s for s in segments if not _valid_segment(s)]
     if not path.startswith("/") or bad:
         raise ConfigError(
             f"{where} declares the path {path!r}, which API Gateway refuses "
             f"{'(bad segment ' + repr(bad[0]) + ')' if bad else ''}; write it as "
             f"'/word/{{variable}}' with a leading slash."
         )
-    named = tuple(_VARIABLE.findall(path))
+    named = tuple(n for n in map(_variable, segments) if n is not None)
     if named != path_params:
         raise ConfigError(
             f"{where} declares the path {path!r} with the variables "
@@ -238,19 +356,14 @@ def entry(
 
 def _path_parameters(function: Callable[..., Any], owner: str) -> tuple[str, ...]:
     """Return the names of the positional parameters without defaults, after self."""
-    parameters = list(inspect.signature(function).parameters.values())[1:]
     names = []
-    for parameter in parameters:
-        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+    for parameter in parameters_of(function):
+        if parameter.kind == VAR_POSITIONAL:
             raise ConfigError(
                 f"{owner}.{function.__name__} takes *{parameter.name}, which cannot "
                 f"be mapped to a path; declare each path parameter by name instead."
             )
-        positional = parameter.kind in (
-            inspect.Parameter.POSITIONAL_ONLY,
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-        )
-        if positional and parameter.default is inspect.Parameter.empty:
+        if parameter.kind == POSITIONAL and parameter.default is EMPTY:
             names.append(parameter.name)
 
     return tuple(names)

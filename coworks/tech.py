@@ -15,14 +15,12 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from chalice.app import Chalice, ChaliceViewError, CORSConfig, Request, RouteEntry
 
 from coworks.auth import AuthRequest, policy_for
 from coworks.binding import MAX_BODY_BYTES, NO_BODY, Binder, Body, parse_body
-from coworks.config import STAGE_VARIABLE, StageConfig, load_stage
 from coworks.errors import (
     BadRequestError,
     ConfigError,
@@ -47,6 +45,14 @@ from coworks.handler import (
     tech_error,
 )
 from coworks.routing import Route, RouteTable, derive_routes, entry, normalize_prefix
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+    from coworks.config import StageConfig
+
+#: The environment variable naming the default stage (``dev`` when unset).
+STAGE_VARIABLE = "COWORKS_STAGE"
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +94,26 @@ class Blueprint:
 
 
 class _Endpoint:
-    """A route bound to its instance and its argument binder."""
+    """A route bound to its instance and its argument binder.
 
-    __slots__ = ("binder", "call", "route")
+    The binder evaluates the method's type hints, which costs a ``compile`` per string
+    annotation: it is built on the route's first request, not during a cold start.
+    """
+
+    __slots__ = ("_binder", "call", "route")
 
     def __init__(self, route: Route, target: object) -> None:
         self.route = route
         self.call: Callable[..., Any] = getattr(target, route.attribute)
-        self.binder = Binder(route.function, f"{route.owner}.{route.attribute}")
+        self._binder: Binder | None = None
+
+    @property
+    def binder(self) -> Binder:
+        """The argument binder of the route, built once."""
+        if self._binder is None:
+            route = self.route
+            self._binder = Binder(route.function, f"{route.owner}.{route.attribute}")
+        return self._binder
 
 
 class TechMicroService(Chalice):
@@ -134,7 +152,7 @@ class TechMicroService(Chalice):
         cors: CORSConfig | bool | None = None,
         admin: bool = True,
         debug: bool = False,
-        config_dir: str | Path | None = None,
+        config_dir: str | PathLike[str] | None = None,
     ) -> None:
         super().__init__(
             name or type(self).__name__.lower(), debug=debug, configure_logs=False
@@ -149,7 +167,8 @@ class TechMicroService(Chalice):
         self._own = [_Endpoint(route, self) for route in self._declared]
         self._blueprint_endpoints: list[_Endpoint] = []
         self._compile()
-        self.config_dir = Path(config_dir) if config_dir else _module_folder(type(self))
+        folder = os.fspath(config_dir) if config_dir else _module_folder(type(self))
+        self.config_dir: str = folder
         self._stages: dict[str, StageConfig] = {}
 
         if admin:
@@ -241,6 +260,8 @@ class TechMicroService(Chalice):
         Raises:
             ConfigError: a stage file is malformed.
         """
+        from coworks.config import load_stage
+
         stage = stage or self.stage
         config = self._stages.get(stage)
         if config is None:
@@ -420,11 +441,11 @@ class TechMicroService(Chalice):
         return policy_for(result, request)
 
 
-def _module_folder(cls: type) -> Path:
+def _module_folder(cls: type) -> str:
     """Return the folder of the module defining a class (the current one if unknown)."""
     module = sys.modules.get(cls.__module__)
     filename = getattr(module, "__file__", None)
-    return Path(filename).parent if filename else Path.cwd()
+    return os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd()
 
 
 def _request(event: dict[str, Any], context: Any, task: bool) -> Request:
