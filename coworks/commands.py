@@ -99,6 +99,8 @@ def run(
     click.echo(f"Serving project '{project.name}' (stage {stage}) on {server.url}")
     for name in site.prefixes:
         click.echo(f"  {server.url}/{name}/")
+    for note in site.notes:
+        click.echo(note)
     click.echo("Press Ctrl+C to stop.")
 
     # SIGTERM (from a process manager or `kill`) stops as Ctrl+C does, so shut-down

@@ -146,6 +146,7 @@ class Site:
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._started: list[Hook] = []
+        self.notes: list[str] = []
 
     # -- building the site ------------------------------------------------------------
 
@@ -195,6 +196,14 @@ class Site:
             app: the WSGI application speaking that protocol.
         """
         self._targets.append((prefix, app))
+
+    def add_note(self, text: str) -> None:
+        """Add a line that ``cws run`` prints at start-up, after the URLs it serves.
+
+        Parts use it to say how to reach what they serve, e.g. which token the
+        sample project's authorizer accepts.
+        """
+        self.notes.append(text)
 
     def on_startup(self, hook: Hook) -> Hook:
         """Call ``hook`` when the server starts, before it accepts requests.

@@ -396,3 +396,15 @@ def test_a_part_naming_a_missing_function_is_a_config_error(tmp_path: Any) -> No
 
     with pytest.raises(ConfigError, match="has no 'nothing'"):
         build_site(Project.load(tmp_path), parts={"x": f"{__name__}:nothing"})
+
+
+def test_notes_added_by_parts_are_kept_in_order() -> None:
+    site = Site(invoke=FakeInvoke())
+
+    site.add_note("Authenticate with 'Authorization: token'.")
+    site.add_note("The dashboard is at /dashboard/.")
+
+    assert site.notes == [
+        "Authenticate with 'Authorization: token'.",
+        "The dashboard is at /dashboard/.",
+    ]
