@@ -710,6 +710,12 @@ def validate_schema(document: Document, schema: dict[str, Any]) -> list[Problem]
             if marker not in seen:
                 seen.add(marker)
                 problems.append(problem)
+    # A key unknown everywhere is also refused by the narrower rule of its mapping's
+    # kind; the first sentence says it all.
+    unknown = {p.path for p in problems if p.code == "unknown-key"}
+    problems = [
+        p for p in problems if p.code != "key-not-here" or p.path not in unknown
+    ]
     problems.sort(key=lambda p: (p.line or 0, p.column or 0))
 
     return problems
@@ -803,7 +809,14 @@ def _error_problem(document: Document, error: ValidationError) -> Problem:
     at_key = True
     code = f"schema-{validator}"
 
-    if validator == "additionalProperties" or validator == "unevaluatedProperties":
+    if validator == "enum" and "propertyNames" in error.schema_path:
+        path = (*path, instance)
+        message = f"The key '{instance}' does not belong here."
+        names = [v for v in value if isinstance(v, str)]
+        hint = did_you_mean(str(instance), names)
+        hint = hint or "allowed here: " + ", ".join(sorted(names)) + "."
+        code = "key-not-here"
+    elif validator in ("additionalProperties", "unevaluatedProperties"):
         allowed = _allowed_keys(error.schema)
         extra = [k for k in instance if k not in allowed] if allowed is not None else []
         if not extra:

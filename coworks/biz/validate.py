@@ -71,6 +71,7 @@ _JSONATA_FIELDS = (
     "tolerated_failure_percentage",
 )
 _ALL_ERRORS = "States.ALL"
+_KIND_CODES = ("no-kind", "two-kinds")
 
 
 def catalogue_of(services: Mapping[str, Any]) -> dict[str, set[tuple[str, str]]]:
@@ -128,6 +129,12 @@ def check_workflow(
     problems = validate_schema(document, load_schema("workflow.schema.json"))
     checker = _Checker(document, catalogue)
     checker.check()
+
+    # A state with no kind or two kinds makes the schema's per-kind key rules noise.
+    unkind = {p.path[:3] for p in checker.problems if p.code in _KIND_CODES}
+    problems = [
+        p for p in problems if p.code != "key-not-here" or p.path[:3] not in unkind
+    ]
     problems.extend(checker.problems)
     logger.debug("checked %s: %d problems", document.file, len(problems))
 
@@ -149,6 +156,8 @@ class _Machine:
     def __init__(self, path: Path_, states: list[tuple[Path_, dict[str, Any]]]) -> None:
         self.path = path
         self.states = states
+        #: A transition leads nowhere: reachability would only repeat that problem.
+        self.broken = False
         self.names = {
             state["name"]: state_path
             for state_path, state in states
@@ -272,7 +281,7 @@ class _Checker:
             return
         if len(kinds) > 1:
             self.add(
-                (*path, kinds[1]),
+                path,
                 f"The state '{name}' has two kinds: '{kinds[0]}' and '{kinds[1]}'.",
                 "keep one; a state does one thing.",
                 code="two-kinds",
@@ -317,6 +326,7 @@ class _Checker:
     def target(self, target: str, path: Path_, machine: _Machine) -> None:
         if target in machine.names:
             return
+        machine.broken = True
         hint = did_you_mean(target, machine.names)
         if hint is None:
             hint = "name a state of the same list: " + ", ".join(machine.names) + "."
@@ -439,7 +449,7 @@ class _Checker:
     # ------------------------------------------------------------------ graph
 
     def graph(self, machine: _Machine, start: str | None) -> None:
-        if not machine.states:
+        if not machine.states or machine.broken:
             return
         edges: dict[str, list[str]] = {}
         ends: list[str] = []
@@ -700,7 +710,7 @@ class _Checker:
         except ExpressionError as err:
             self.add(
                 path,
-                f"The JSONPath '{value}' is invalid: {err}",
+                str(err),
                 code="jsonpath",
                 rank=RANK_EXPRESSION,
                 at_key=False,

@@ -623,7 +623,10 @@ states:
       query: {punctuation: "?"}
     output: "{% {'greeting': $states.result} %}"
   - name: Echo
-    tech: {service: hello, post: /echo, body: {said: "{% $states.input.greeting.message %}"}}
+    tech:
+      service: hello
+      post: /echo
+      body: {said: "{% $states.input.greeting.message %}"}
 """
 
 GREET_MISSING = """\

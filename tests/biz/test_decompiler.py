@@ -1,0 +1,161 @@
+"""Tests of the decompiler, and the round trip proving the DSL covers ASL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from coworks.biz.compiler import compile_workflow
+from coworks.biz.decompiler import DecompileError, decompile, decompile_to_yaml
+from coworks.problems import ProblemsError
+
+#: Rows judged valid by a tool other than AWS that the DSL's checks refuse, and why.
+REFUSED = {
+    # statelint's graph checker alone: a choice rule with no comparison operator.
+    "statelint:state_node_spec.rb#inline2": "A comparison needs exactly one operator",
+    # asl-validator accepts an unquoted string in a JSONPath filter; Jayway does not.
+    "asl-validator:valid-current-value-predicate.json": "not a valid intrinsic call",
+}
+
+
+def corpus(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield every state machine definition of the conformance corpus."""
+    for name in ("cases.jsonl", "cases_lambda.jsonl", "validation_cases.jsonl"):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            case = json.loads(line)
+            if case.get("valid") is False:
+                continue
+            definition = case["definition"]
+            if isinstance(definition, str):
+                definition = json.loads(definition)
+            yield case["id"], definition
+    for line in (folder / "test_state_cases.jsonl").read_text().splitlines():
+        case = json.loads(line)
+        state = json.loads(case["request"]["definition"])
+        if "States" in state:
+            yield case["id"], state
+        elif "Next" not in state and state.get("Type") != "Choice":
+            # A single state, as TestState takes it: one state ending the machine.
+            yield case["id"], {"StartAt": "S", "States": {"S": state}}
+
+
+def test_every_corpus_definition_comes_back_from_the_dsl_unchanged(
+    conformance_dir: Path,
+) -> None:
+    checked = 0
+    mismatches: list[str] = []
+    for case_id, definition in corpus(conformance_dir):
+        text = decompile_to_yaml(definition)
+        if case_id in REFUSED:
+            with pytest.raises(ProblemsError, match=REFUSED[case_id]):
+                compile_workflow(text)
+            continue
+
+        if compile_workflow(text) != definition:
+            mismatches.append(case_id)
+        checked += 1
+
+    assert mismatches == []
+    assert checked > 1100
+
+
+def test_states_are_listed_along_next_so_transitions_become_implicit() -> None:
+    workflow = decompile(
+        {
+            "Comment": "c",
+            "StartAt": "First",
+            "States": {
+                "Last": {"Type": "Succeed"},
+                "Second": {"Type": "Wait", "Seconds": 5, "Next": "Last"},
+                "First": {"Type": "Pass", "Result": 1, "Next": "Second"},
+            },
+        },
+        name="flow",
+    )
+
+    assert workflow == {
+        "name": "flow",
+        "comment": "c",
+        "version": 1,
+        "states": [
+            {"name": "First", "pass": True, "result": 1},
+            {"name": "Second", "wait": 5},
+            {"name": "Last", "succeed": True},
+        ],
+    }
+
+
+def test_decompiled_yaml_names_fields_in_snake_case() -> None:
+    text = decompile_to_yaml(
+        {
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "ItemsPath": "$.rows",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": "Row",
+                        "States": {"Row": {"Type": "Pass", "End": True}},
+                    },
+                    "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1}],
+                    "Next": "Check",
+                },
+                "Check": {
+                    "Type": "Choice",
+                    "Choices": [
+                        {"Variable": "$.ok", "BooleanEquals": True, "Next": "Each"}
+                    ],
+                    "Default": "Done",
+                },
+                "Done": {"Type": "Fail", "Error": "E"},
+            },
+        }
+    )
+
+    assert yaml.safe_load(text)["states"] == [
+        {
+            "name": "Each",
+            "map": {
+                "states": [{"name": "Row", "pass": True}],
+                "processor_config": {"mode": "INLINE"},
+            },
+            "items_path": "$.rows",
+            "retry": [{"error_equals": ["States.ALL"], "max_attempts": 1}],
+        },
+        {
+            "name": "Check",
+            "choices": [{"variable": "$.ok", "boolean_equals": True, "goto": "Each"}],
+            "default": "Done",
+        },
+        {"name": "Done", "fail": {"error": "E"}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ("{", "The definition is not JSON"),
+        ("[]", "must be a JSON object"),
+        ({"StartAt": "A", "States": {}}, "starts at 'A', not a state"),
+        ({"StartAt": "A", "States": {"A": {"Type": "Nap"}}}, "unknown type 'Nap'"),
+        (
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "Nxt": "B"}}},
+            "The state 'A' has the unknown field 'Nxt'.",
+        ),
+        (
+            {"StartAt": "A", "States": {"A": {"Type": "Pass"}}},
+            "The state 'A' has neither 'Next' nor 'End'.",
+        ),
+    ],
+)
+def test_definitions_the_dsl_cannot_express_are_refused_with_the_reason(
+    definition: Any, message: str
+) -> None:
+    with pytest.raises(DecompileError, match=message):
+        decompile(definition)

@@ -1,0 +1,340 @@
+"""Tests of the workflow checks: schema, then meaning, then expressions."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import pytest
+
+from coworks.biz.loader import load_workflow
+from coworks.biz.validate import catalogue_of, check_workflow, validate_workflow
+from coworks.problems import ProblemsError
+
+CATALOGUE = {
+    "mail": {("POST", "/send/{id}"), ("GET", "/status")},
+    "orders": {("GET", "/orders/{id}")},
+}
+
+
+def problems(text: str, **options: Any) -> list[Any]:
+    document = load_workflow(textwrap.dedent(text), file="flow.yml")
+    return check_workflow(document, **options)
+
+
+CASES: list[tuple[str, str, str, str, str | None]] = [
+    (
+        "unknown key with a suggestion",
+        """\
+        version: 1
+        states:
+          - name: A
+            pass: true
+            reslt_path: $.b
+        """,
+        "5:5",
+        "Unknown key 'reslt_path'.",
+        "did you mean 'result_path'?",
+    ),
+    (
+        "key of another kind of state",
+        """\
+        version: 1
+        states:
+          - name: A
+            pass: true
+            items_path: $.x
+        """,
+        "5:5",
+        "The key 'items_path' does not belong here.",
+        "did you mean 'input_path'?",
+    ),
+    (
+        "unknown goto target with a suggestion",
+        """\
+        version: 1
+        states:
+          - {name: Start, pass: true, goto: Finsh}
+          - {name: Finish, succeed: true}
+        """,
+        "3:37",
+        "The state 'Finsh' does not exist.",
+        "did you mean 'Finish'?",
+    ),
+    (
+        "unreachable state",
+        """\
+        version: 1
+        states:
+          - {name: A, pass: true, end: true}
+          - {name: B, pass: true}
+        """,
+        "4:12",
+        "The state 'B' is never reached.",
+        "remove it, or 'goto' it from another state.",
+    ),
+    (
+        "no terminal state",
+        """\
+        version: 1
+        states:
+          - {name: A, pass: true}
+          - {name: B, pass: true, goto: A}
+        """,
+        "2:1",
+        "No state ends the execution: every path loops forever.",
+        "add 'end: true' to a state, or a succeed or fail state.",
+    ),
+    (
+        "duplicate state names",
+        """\
+        version: 1
+        states:
+          - {name: A, pass: true}
+          - {name: A, succeed: true}
+        """,
+        "4:12",
+        "The state name 'A' is used twice (first at line 3).",
+        "give each state a unique name.",
+    ),
+    (
+        "no kind",
+        """\
+        version: 1
+        states:
+          - {name: A, comment: nothing}
+        """,
+        "3:5",
+        "The state 'A' has no kind.",
+        "add one of: task, tech, pass, choices, wait, succeed, fail, parallel, map.",
+    ),
+    (
+        "two kinds",
+        """\
+        version: 1
+        states:
+          - {name: A, pass: true, succeed: true}
+        """,
+        "3:5",
+        "The state 'A' has two kinds: 'pass' and 'succeed'.",
+        "keep one; a state does one thing.",
+    ),
+    (
+        "unknown service",
+        """\
+        version: 1
+        states:
+          - name: A
+            tech: {service: mial, get: /status}
+        """,
+        "4:21",
+        "The project has no service 'mial'.",
+        "did you mean 'mail'?",
+    ),
+    (
+        "unknown route",
+        """\
+        version: 1
+        states:
+          - name: A
+            tech: {service: mail, get: /stats}
+        """,
+        "4:32",
+        "The service 'mail' has no route '/stats'.",
+        "did you mean '/status'?",
+    ),
+    (
+        "wrong method",
+        """\
+        version: 1
+        states:
+          - name: A
+            tech: {service: mail, post: /status}
+        """,
+        "4:27",
+        "The service 'mail' does not answer POST on '/status'.",
+        "use one of its methods there: GET.",
+    ),
+    (
+        "missing path parameter",
+        """\
+        version: 1
+        states:
+          - name: A
+            tech:
+              service: mail
+              post: /send/{id}
+        """,
+        "6:13",
+        "The route '/send/{id}' needs the path parameter 'id', which is not given.",
+        "add 'path: {id: ...}'.",
+    ),
+    (
+        "States.ALL not last",
+        """\
+        version: 1
+        states:
+          - name: A
+            task: arn:aws:states:::lambda:invoke
+            parameters: {FunctionName: f}
+            retry:
+              - error_equals: [States.ALL]
+              - error_equals: [Tech.500]
+        """,
+        "7:9",
+        "The entry catching 'States.ALL' is not the last one, so the entries after it "
+        "never apply.",
+        "move it to the end of the list.",
+    ),
+    (
+        "bad JSONPath",
+        """\
+        version: 1
+        states:
+          - {name: A, pass: true, input_path: "$.a[", end: true}
+        """,
+        "3:39",
+        "The JSONPath '$.a[' is invalid",
+        None,
+    ),
+    (
+        "bad intrinsic arity",
+        """\
+        version: 1
+        states:
+          - name: A
+            pass: true
+            parameters: {x.$: "States.ArrayLength($.a, 2)"}
+        """,
+        "5:18",
+        "The value of 'x.$' is not a valid intrinsic call",
+        None,
+    ),
+    (
+        "bad JSONata",
+        """\
+        version: 1
+        query_language: jsonata
+        states:
+          - {name: A, pass: true, output: "{% $states.input. %}"}
+        """,
+        "4:27",
+        "The JSONata expression",
+        None,
+    ),
+    (
+        "JSONata in a JSONPath tech call",
+        """\
+        version: 1
+        states:
+          - name: A
+            tech: {service: mail, get: /status, query: {a: "{% 1 %}"}}
+        """,
+        "4:52",
+        "The value '{% 1 %}' is JSONata, but this state uses JSONPath.",
+        "set 'query_language: jsonata', or write a path like '$.x'.",
+    ),
+    (
+        "unknown version",
+        """\
+        version: 2
+        states: []
+        """,
+        "1:10",
+        "Expected '1', got '2'.",
+        "The DSL version: 1 (omit it for a CoWorks 0.3 file).",
+    ),
+    (
+        "0.3 goto to an unknown state",
+        """\
+        states:
+          - {name: A, pass: true, goto: C}
+          - {name: B, success: true}
+        """,
+        "2:33",
+        "The state 'C' does not exist.",
+        "name a state of the same list: A, B.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "location", "message", "hint"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_each_mistake_is_reported_where_it_is_with_the_fix(
+    text: str, location: str, message: str, hint: str | None
+) -> None:
+    found = problems(text, catalogue=CATALOGUE)
+
+    first = found[0]
+    assert first.location == f"flow.yml:{location}", first.format()
+    assert first.message.startswith(message), first.format()
+    if hint is not None:
+        assert first.hint == hint
+    assert first.source_line is not None
+
+
+def test_all_problems_are_collected_most_fundamental_first() -> None:
+    with pytest.raises(ProblemsError) as caught:
+        validate_workflow(
+            load_workflow(
+                textwrap.dedent(
+                    """\
+                    version: 1
+                    states:
+                      - {name: A, pass: true, goto: B, input_path: "$["}
+                      - {name: B, pass: true, goto: Nowhere}
+                      - {name: C, pass: tru}
+                    """
+                ),
+                file="flow.yml",
+            )
+        )
+
+    report = caught.value.report()
+    assert [p.code for p in caught.value.problems] == [
+        "schema-enum",
+        "unknown-target",
+        "jsonpath",
+    ]
+    # The broken goto makes reachability noise, so it is not reported.
+    assert "never reached" not in report
+    assert report.endswith("\n3 errors")
+
+
+def test_a_jsonpath_value_in_a_jsonata_tech_call_is_a_warning() -> None:
+    found = problems(
+        """\
+        version: 1
+        query_language: jsonata
+        states:
+          - name: A
+            tech: {service: mail, get: /status, query: {a: $.x}}
+        """
+    )
+
+    assert [(p.severity, p.code) for p in found] == [("warning", "path-in-jsonata")]
+    assert found[0].hint == "write '{% $states.input.x %}'."
+
+
+def test_the_catalogue_is_read_from_chalice_style_route_tables() -> None:
+    class App:
+        routes = {"/send/{id}": {"POST": object()}, "/": {"GET": object(), "HEAD": 1}}
+
+    assert catalogue_of({"mail": App()}) == {
+        "mail": {("POST", "/send/{id}"), ("GET", "/"), ("HEAD", "/")}
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 1\nstates:\n  - {name: A, pass: true}\n",
+        "states:\n  - {name: A, pass: anything}\n",
+        "version: 1\nquery_language: jsonata\nstates:\n  - {name: A, succeed: true}\n",
+    ],
+)
+def test_sound_workflows_have_no_problem(text: str) -> None:
+    assert problems(text) == []
