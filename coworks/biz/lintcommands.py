@@ -8,6 +8,7 @@ and drawings as a compiled one.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ import click
 from coworks.biz import aslspec
 from coworks.biz.graph import FORMATS, render
 from coworks.biz.linter import has_errors, lint
-from coworks.document import load_file
+from coworks.biz.model import snake
+from coworks.document import Document, load_file
 from coworks.problems import Problem, ProblemsError, count_text, relevance
 
 logger = logging.getLogger(__name__)
@@ -52,12 +54,57 @@ def validate_file(path: str, state_machine_type: str) -> list[Problem]:
             return [Problem(f"The file '{path}' cannot be read: {err}.", file=path)]
         return lint(text, file=path, state_machine_type=state_machine_type)
 
+    from coworks.biz.compiler import compile_document
+    from coworks.biz.loader import load_workflow
+
     try:
-        definition = _compile(path)
+        document = load_workflow(Path(path))
+        definition = compile_document(document)
     except ProblemsError as err:
         return list(err.problems)
 
-    return lint(definition, file=path, state_machine_type=state_machine_type)
+    problems = lint(definition, file=path, state_machine_type=state_machine_type)
+    return [_placed(problem, document) for problem in problems]
+
+
+def _dsl_key(state: dict[str, Any], key: str) -> tuple[str, ...]:
+    """Return where a DSL state writes ``key``: at its top, or under its kind key."""
+    if key in state:
+        return (key,)
+    for name, value in state.items():
+        if isinstance(value, dict) and key in value:
+            return (name, key)
+
+    return ()
+
+
+def _placed(problem: Problem, document: Document) -> Problem:
+    """Give a problem of compiled ASL the line of the YAML state it comes from.
+
+    The key path stays the ASL one (the message names ASL fields); the line and the
+    caret point at the workflow state, or at its field when the DSL spells it the
+    snake_case way (``ResultPath`` -> ``result_path``), at the state's top or under its
+    kind key (``wait: {timestamp: ...}``).
+    """
+    path = problem.path
+    states = document.data.get("states") if isinstance(document.data, dict) else None
+    if len(path) < 2 or path[0] != "States" or not isinstance(states, list):
+        return problem
+
+    for index, state in enumerate(states):
+        if isinstance(state, dict) and state.get("name") == path[1]:
+            where: tuple[str | int, ...] = ("states", index)
+            if len(path) > 2 and isinstance(path[2], str):
+                where = (*where, *_dsl_key(state, snake(path[2])))
+            located = document.problem(where, problem.message)
+            return replace(
+                problem,
+                line=located.line,
+                column=located.column,
+                source_line=located.source_line,
+            )
+
+    return problem
 
 
 def load_definition(path: str) -> dict[str, Any]:

@@ -160,3 +160,28 @@ def test_graph_refuses_an_output_ending_it_cannot_read(
 
     assert result.exit_code == 2
     assert "use --format" in result.output
+
+
+def test_problems_of_a_compiled_workflow_point_at_its_yaml_lines(
+    tmp_path: Path,
+) -> None:
+    workflow = tmp_path / "timeouts.yml"
+    workflow.write_text(
+        "version: 1\n"
+        "states:\n"
+        "  - name: Call\n"
+        "    task: arn:aws:states:::lambda:invoke\n"
+        "    timeout_seconds: 5\n"
+        "    heartbeat_seconds: 10\n"
+        "  - name: Pause\n"
+        "    wait:\n"
+        '      timestamp: "2016-12-05 21:29:29Z"\n',
+        "utf-8",
+    )
+
+    result = CliRunner().invoke(validate, [str(workflow)])
+
+    assert result.exit_code == ProblemsError.exit_code
+    assert f"{workflow}:6:5: error: 'HeartbeatSeconds' (10)" in result.output
+    assert f"{workflow}:9:7: error: 'Timestamp' must be" in result.output
+    assert "(at States.Pause.Timestamp)" in result.output
