@@ -109,6 +109,8 @@ def _compile(expression: str) -> Any:
 
     compiled = jsonata.Jsonata(expression)
     compiled.set_output_convert_nulls(False)
+    logger.debug("Compiled the JSONata expression %r", expression)
+
     return compiled
 
 
@@ -116,7 +118,7 @@ def _syntax_message(expression: str, err: Exception) -> str:
     code = getattr(err, "error", "")
     position = getattr(err, "location", None)
     where = f" at character {position}" if isinstance(position, int) else ""
-    reason = str(err).split(" {code=")[0]
+    reason = str(err).split(" {code=")[0].rstrip(".")
     prefix = f"{code}: " if code else ""
     return f"The JSONata expression '{expression}' is invalid{where}: {prefix}{reason}."
 
