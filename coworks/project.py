@@ -201,6 +201,7 @@ class Project:
                         code="missing-account",
                     )
                 )
+        problems.extend(_long_function_names(document, targets, stages))
         if problems:
             raise ProblemsError(problems)
 
@@ -450,6 +451,33 @@ class _TargetError(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.message)
         self.problem = problem
+
+
+#: AWS's limit on the length of a Lambda function name.
+MAX_FUNCTION_NAME = 64
+
+
+def _long_function_names(
+    document: Document, targets: dict[str, str], stages: dict[str, Stage]
+) -> list[Problem]:
+    project = document.data["name"]
+    stage_names = sorted({DEFAULT_STAGE, *stages}, key=len)
+    longest = stage_names[-1]
+    problems = []
+    for service in targets:
+        function = f"{project}-{service}-{longest}"
+        if len(function) > MAX_FUNCTION_NAME:
+            problems.append(
+                document.problem(
+                    ("services", service),
+                    f"The Lambda function name '{function}' has {len(function)} "
+                    f"characters, above AWS's limit of {MAX_FUNCTION_NAME}.",
+                    hint="shorten the project, service or stage name.",
+                    code="long-function-name",
+                )
+            )
+
+    return problems
 
 
 def _stage(name: str, settings: dict[str, Any]) -> Stage:

@@ -172,6 +172,11 @@ def test_workflow_files_are_the_yaml_files_of_the_workflows_folder(
         ("name: p\nauthorizer: nobody\n", 2, "not one of the project's services"),
         ("name: p\nworkflows: flows\n", 2, "'flows' does not exist"),
         ("services: {}\n", 1, "'name' is missing"),
+        (
+            f"name: {'p' * 30}\nservices:\n  {'s' * 30}: m:app\n",
+            3,
+            "above AWS's limit of 64",
+        ),
     ],
 )
 def test_a_wrong_project_file_names_the_file_line_and_key(
