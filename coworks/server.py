@@ -59,6 +59,7 @@ Hook = Callable[[], None]
 #: whose module is not installed is skipped. Register a part with one line here.
 SITE_PARTS: dict[str, str] = {
     "engine": "coworks.engine.protocol:attach",
+    "workflows": "coworks.biz.wiring:attach",
 }
 
 

@@ -1,0 +1,526 @@
+"""Workflows under ``cws run``: load, compile, register, dispatch, trigger, reload.
+
+:func:`attach` is the ``cws run`` site part of the workflows. For each workflow file
+of the project it compiles the workflow with the stage's Lambda ARNs and serves its
+REST face (:class:`~coworks.biz.service.BizMicroService`) under ``/<workflow>/``, in
+the same namespace as the services (a clash is an error naming both files). When the
+server starts it:
+
+1. opens the stage's :class:`~coworks.biz.backend.Backend` (the embedded engine shared
+   with the engine's AWS endpoint, or Step Functions for ``engine: aws``);
+2. registers every workflow as a state machine;
+3. routes Task states to the project's services in-process: each service's Lambda
+   function name and ARN map to the service itself, which receives the API
+   Gateway-shaped event the compiler built, exactly as Step Functions would send it;
+   ``arn:aws:states:::sqs:sendMessage`` writes to the embedded queue;
+4. consumes the workflows' ``queues`` (one execution per message, its body as input)
+   and the queues services declare in a ``queues`` attribute (an SQS event to their
+   handler);
+5. fires the workflows' ``schedules``;
+6. watches the workflow files: a changed file updates its state machine (new
+   executions use the new definition, running ones finish on theirs).
+
+:class:`Workflows` holds that machinery and is usable without a server (tests,
+benchmarks).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from coworks.biz.backend import (
+    Backend,
+    EmbeddedBackend,
+    PendingBackend,
+    StepFunctionsBackend,
+)
+from coworks.biz.queue import (
+    SEND_MESSAGE,
+    Message,
+    MessageQueue,
+    QueueConsumer,
+    send_message_handler,
+    sqs_event,
+)
+from coworks.biz.schedule import ScheduleEntry, Scheduler, schedule_entries
+from coworks.biz.service import BizMicroService
+from coworks.errors import ConfigError, ConflictError
+from coworks.problems import Problem, ProblemsError
+
+if TYPE_CHECKING:
+    from coworks.project import Project
+    from coworks.server import Site
+
+logger = logging.getLogger(__name__)
+
+#: Workflow keys that say how a workflow is triggered; they are not part of its ASL.
+TRIGGER_KEYS = ("schedules", "queues")
+
+
+@dataclass
+class LoadedWorkflow:
+    """A compiled workflow file and what the wiring needs from it."""
+
+    name: str
+    file: Path
+    definition: dict[str, Any]
+    description: str = ""
+    input_schema: dict[str, Any] | None = None
+    schedules: list[ScheduleEntry] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)
+    mtime: float = 0.0
+
+
+def catalogue(project: Project) -> dict[str, set[tuple[str, str]]]:
+    """Return the routes of the project's services, for checking ``tech`` calls.
+
+    Returns:
+        ``{service: {("GET", "/greet/{name}"), ...}}``.
+    """
+    routes: dict[str, set[tuple[str, str]]] = {}
+    for name, service in project.services().items():
+        table = getattr(service, "routes", {}) or {}
+        routes[name] = {
+            (method, path) for path, methods in table.items() for method in methods
+        }
+    return routes
+
+
+def load_workflow_file(
+    path: Path,
+    project: Project,
+    stage: str,
+    *,
+    routes: Mapping[str, Iterable[tuple[str, str]]] | None = None,
+) -> LoadedWorkflow:
+    """Load, check and compile one workflow file for a stage.
+
+    Args:
+        path: the workflow file.
+        project: its project (for the services' Lambda ARNs).
+        stage: the stage whose ARNs fill the ``${tech_<service>}`` placeholders.
+        routes: the services' routes (see :func:`catalogue`), to check tech calls.
+
+    Returns:
+        The compiled workflow with its triggers.
+
+    Raises:
+        ProblemsError: the file does not load, validate or compile.
+    """
+    from coworks.biz.compiler import compile_document
+    from coworks.biz.loader import load_workflow, workflow_name
+
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    document = load_workflow(path)
+    data = document.data if isinstance(document.data, dict) else {}
+    name = workflow_name(document)
+    triggers = _triggers(document, name)
+    # Triggers are deployment, not ASL: the compiler never sees them.
+    for key in TRIGGER_KEYS:
+        data.pop(key, None)
+
+    definition = compile_document(
+        document,
+        catalogue=routes,
+        substitutions=project.substitutions(stage),
+        stage=stage,
+    )
+    schema = data.get("input_schema")
+
+    return LoadedWorkflow(
+        name=name,
+        file=path,
+        definition=definition,
+        description=str(data.get("comment") or data.get("description") or ""),
+        input_schema=schema if isinstance(schema, dict) else None,
+        schedules=triggers[0],
+        queues=triggers[1],
+        mtime=mtime,
+    )
+
+
+def _triggers(document: Any, name: str) -> tuple[list[ScheduleEntry], list[str]]:
+    """Return a workflow's schedules and queues, checked."""
+    data = document.data if isinstance(document.data, dict) else {}
+    problems = []
+    schedules: list[ScheduleEntry] = []
+    declared = data.get("schedules") or []
+    try:
+        if not isinstance(declared, list):
+            raise ConfigError(
+                "'schedules' must be a list of {expression, input} items, e.g. "
+                "'- expression: rate(5 minutes)'."
+            )
+        schedules = schedule_entries(name, declared)
+    except ConfigError as err:
+        problems.append(_problem(document, ("schedules",), str(err)))
+
+    queues = data.get("queues") or []
+    if isinstance(queues, str):
+        queues = [queues]
+    if not isinstance(queues, list) or not all(isinstance(q, str) for q in queues):
+        problems.append(
+            _problem(
+                document,
+                ("queues",),
+                "'queues' must be a list of queue names, e.g. '- orders'.",
+            )
+        )
+        queues = []
+    if problems:
+        raise ProblemsError(problems)
+
+    return schedules, list(queues)
+
+
+def _problem(document: Any, path: tuple[str, ...], message: str) -> Problem:
+    problem = getattr(document, "problem", None)
+    if callable(problem):
+        result: Problem = problem(path, message)
+        return result
+    return Problem(message=message, file=str(getattr(document, "file", "")))
+
+
+def load_workflows(project: Project, stage: str) -> dict[str, LoadedWorkflow]:
+    """Compile every workflow of a project for a stage.
+
+    Returns:
+        The workflows by name.
+
+    Raises:
+        ProblemsError: any file has problems (all files' problems, together), or two
+            files define the same workflow name.
+    """
+    routes = catalogue(project)
+    loaded: dict[str, LoadedWorkflow] = {}
+    problems: list[Problem] = []
+    for path in project.workflow_files():
+        try:
+            workflow = load_workflow_file(path, project, stage, routes=routes)
+        except ProblemsError as err:
+            problems.extend(err.problems)
+            continue
+        other = loaded.get(workflow.name)
+        if other is not None:
+            problems.append(
+                Problem(
+                    message=f"The workflow name '{workflow.name}' is used by "
+                    f"{other.file} and {path}. Rename one of them ('name:' key).",
+                    file=str(path),
+                )
+            )
+            continue
+        loaded[workflow.name] = workflow
+    if problems:
+        raise ProblemsError(problems)
+
+    return loaded
+
+
+def task_handlers(project: Project, stage: str) -> dict[str, Any]:
+    """Return the Task handlers of a project's services, by Lambda name and ARN.
+
+    Each service is its own Lambda handler: the engine calls it with the Task's
+    API Gateway-shaped event, as Step Functions would call the deployed function.
+    """
+    handlers: dict[str, Any] = {}
+    for name, service in project.services().items():
+        handlers[project.function_name(name, stage)] = service
+        handlers[project.lambda_arn(name, stage)] = service
+    return handlers
+
+
+def open_backend(project: Project, stage: str) -> Backend:
+    """Open the backend a stage's settings name.
+
+    ``engine: embedded`` (the default) shares the stage's embedded engine with the
+    site's AWS endpoint; ``engine: aws`` talks to Step Functions at the stage's
+    ``endpoint_url`` (AWS itself when unset).
+    """
+    settings = project.stage(stage)
+    if settings.engine == "aws":
+        return StepFunctionsBackend(
+            endpoint_url=settings.endpoint_url,
+            region=settings.region,
+            role_arn=f"arn:aws:iam::{settings.account}:role/{project.name}-{stage}",
+        )
+
+    from coworks.engine.protocol import engine_for
+
+    return EmbeddedBackend(engine_for(project, stage), owns_engine=False)
+
+
+def queue_path(project: Project, stage: str, backend: Backend) -> Path:
+    """Return the SQLite file of the embedded queue: the engine's, when embedded."""
+    client = getattr(backend, "client", None)
+    store = getattr(client, "store", None)
+    path = getattr(store, "path", None)
+    if isinstance(path, str) and path != ":memory:":
+        return Path(path)
+    return Path(project.folder) / ".cws" / f"queue-{stage}.db"
+
+
+class Workflows:
+    """The workflows of a project running on a backend, with their triggers.
+
+    Args:
+        project: the project.
+        stage: the stage.
+        workflows: the compiled workflows (see :func:`load_workflows`).
+        authorizer: the service whose ``auth`` protects the REST faces.
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        stage: str,
+        workflows: Mapping[str, LoadedWorkflow],
+        *,
+        authorizer: Any = None,
+    ) -> None:
+        self.project = project
+        self.stage = stage
+        self.workflows = dict(workflows)
+        self.authorizer = authorizer
+        self.backend: Backend = PendingBackend()
+        self.queue: MessageQueue | None = None
+        self.scheduler: Scheduler | None = None
+        self.consumers: list[QueueConsumer] = []
+        self.services: dict[str, BizMicroService] = {
+            name: self._service(workflow) for name, workflow in self.workflows.items()
+        }
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._owns_backend = False
+
+    def _service(self, workflow: LoadedWorkflow) -> BizMicroService:
+        return BizMicroService(
+            workflow.name,
+            self.backend,
+            description=workflow.description,
+            input_schema=workflow.input_schema,
+            authorizer=self.authorizer,
+            source=str(workflow.file),
+        )
+
+    # Life cycle --------------------------------------------------------------------
+
+    def start(
+        self,
+        backend: Backend | None = None,
+        *,
+        queue: MessageQueue | None = None,
+        watch: float | None = 0.5,
+        now: Any = None,
+    ) -> None:
+        """Open the backend, register the workflows and start their triggers.
+
+        Args:
+            backend: the backend to use; the stage's when ``None``.
+            queue: the embedded queue; one in the backend's SQLite file when ``None``.
+            watch: seconds between checks of the workflow files; ``None`` disables
+                hot reload (call :meth:`reload` instead).
+            now: the schedules' clock (a callable returning UTC datetimes).
+        """
+        self._owns_backend = backend is None
+        self.backend = backend or open_backend(self.project, self.stage)
+        self.queue = queue or MessageQueue(
+            queue_path(self.project, self.stage, self.backend)
+        )
+        engine = getattr(self.backend, "client", None)
+        handlers = getattr(engine, "handlers", None)
+        if isinstance(handlers, dict):
+            handlers.update(task_handlers(self.project, self.stage))
+            handlers[SEND_MESSAGE] = send_message_handler(self.queue)
+
+        for workflow in self.workflows.values():
+            self._register(workflow)
+        for service in self.services.values():
+            service.backend = self.backend
+
+        self._start_consumers()
+        options = {"now": now} if now is not None else {}
+        self.scheduler = Scheduler(self._schedules(), self._fire, **options)
+        self.scheduler.start()
+        if watch is not None:
+            self._watcher = threading.Thread(
+                target=self._watch, args=(watch,), name="coworks-reload", daemon=True
+            )
+            self._watcher.start()
+
+    def stop(self) -> None:
+        """Stop the triggers and the watcher; close what :meth:`start` opened."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        for consumer in self.consumers:
+            consumer.stop()
+        if self.queue is not None:
+            self.queue.close()
+        if self._owns_backend:
+            self.backend.close()
+
+    def _register(self, workflow: LoadedWorkflow) -> None:
+        self.backend.register(
+            workflow.name, workflow.definition, description=workflow.description
+        )
+
+    # Triggers ----------------------------------------------------------------------
+
+    def _schedules(self) -> list[ScheduleEntry]:
+        return [entry for w in self.workflows.values() for entry in w.schedules]
+
+    def _fire(self, entry: ScheduleEntry, when: datetime) -> None:
+        stamp = when.strftime("%Y%m%dT%H%M%S")
+        index = self.workflows[entry.workflow].schedules.index(entry)
+        name = f"scheduled-{index}-{stamp}"
+        try:
+            self.backend.start(entry.workflow, entry.input or {}, name=name)
+        except ConflictError:
+            logger.debug("%s already started for %s", name, entry.workflow)
+
+    def _start_consumers(self) -> None:
+        assert self.queue is not None
+        for workflow in self.workflows.values():
+            for queue in workflow.queues:
+                consumer = QueueConsumer(
+                    self.queue, queue, self._starter(workflow.name)
+                )
+                consumer.start()
+                self.consumers.append(consumer)
+        for name, service in self.project.services().items():
+            for queue in getattr(service, "queues", None) or ():
+                consumer = QueueConsumer(self.queue, queue, self._deliverer(name))
+                consumer.start()
+                self.consumers.append(consumer)
+
+    def _starter(self, workflow: str) -> Any:
+        def start(batch: list[Message]) -> list[str]:
+            for message in batch:
+                try:
+                    data = json.loads(message.body)
+                except ValueError:
+                    data = message.body
+                # The message id names the execution: a message delivered twice
+                # (after a crash) starts one execution.
+                try:
+                    self.backend.start(workflow, data, name=message.id)
+                except ConflictError:
+                    logger.debug("message %s already started", message.id)
+            return []
+
+        return start
+
+    def _deliverer(self, service_name: str) -> Any:
+        service = self.project.services()[service_name]
+        settings = self.project.stage(self.stage)
+
+        def deliver(batch: list[Message]) -> list[str]:
+            event = sqs_event(batch, region=settings.region, account=settings.account)
+            answer = service(event, None)
+            failures = (answer or {}).get("batchItemFailures") or []
+            return [str(item.get("itemIdentifier")) for item in failures]
+
+        return deliver
+
+    # Hot reload --------------------------------------------------------------------
+
+    def _watch(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.reload()
+            except Exception:
+                logger.exception("Reloading the workflows failed.")
+
+    def reload(self) -> list[str]:
+        """Recompile the workflow files changed since last loaded; register them.
+
+        A file with problems keeps its previous definition (the problems are
+        logged). New executions use the new definitions; running ones finish on the
+        definition they started with.
+
+        Returns:
+            The names of the workflows updated.
+        """
+        updated = []
+        with self._lock:
+            for name, workflow in list(self.workflows.items()):
+                try:
+                    mtime = workflow.file.stat().st_mtime
+                except OSError:
+                    continue
+                if mtime == workflow.mtime:
+                    continue
+                workflow.mtime = mtime
+                try:
+                    fresh = load_workflow_file(workflow.file, self.project, self.stage)
+                except ProblemsError as err:
+                    logger.warning(
+                        "%s was changed but has problems; %s keeps its previous "
+                        "definition.\n%s",
+                        workflow.file,
+                        name,
+                        err,
+                    )
+                    continue
+                if fresh.name != name:
+                    logger.warning(
+                        "%s now names its workflow '%s'; renaming a workflow needs a "
+                        "restart of cws run.",
+                        workflow.file,
+                        fresh.name,
+                    )
+                    continue
+                self.workflows[name] = fresh
+                self._register(fresh)
+                self._refresh_service(fresh)
+                updated.append(name)
+                logger.info("Reloaded workflow %s from %s", name, workflow.file)
+            if updated and self.scheduler is not None:
+                self.scheduler.replace(self._schedules())
+
+        return updated
+
+    def _refresh_service(self, workflow: LoadedWorkflow) -> None:
+        fresh = self._service(workflow)
+        fresh.backend = self.backend
+        service = self.services[workflow.name]
+        service.description = fresh.description
+        service.input_schema = fresh.input_schema
+        service._validator = fresh._validator
+
+
+def attach(site: Site, project: Project, stage: str) -> None:
+    """Serve a project's workflows on a ``cws run`` site (a site part).
+
+    Raises:
+        ProblemsError: a workflow file has problems.
+        ConfigError: a workflow's name clashes with a service's or another mount's.
+    """
+    workflows = load_workflows(project, stage)
+    if not workflows:
+        return
+
+    authorizer = project.service(project.authorizer) if project.authorizer else None
+    running = Workflows(project, stage, workflows, authorizer=authorizer)
+    for name, service in running.services.items():
+        site.add_service(name, service, source=str(workflows[name].file))
+
+    site.on_startup(running.start)
+    site.on_shutdown(running.stop)
+    if authorizer is not None:
+        logger.info(
+            "Workflows are protected by the auth of the service '%s': send its token "
+            "in the Authorization header.",
+            project.authorizer,
+        )
