@@ -43,7 +43,7 @@ from coworks.problems import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["has_errors", "lint", "lint_or_raise"]
+__all__ = ["aws_code", "has_errors", "lint", "lint_or_raise"]
 
 Path = tuple[PathPart, ...]
 
@@ -115,6 +115,31 @@ def lint_or_raise(
 def has_errors(problems: Iterable[Problem]) -> bool:
     """Return whether any of ``problems`` is an error (not merely a warning)."""
     return any(problem.severity == "error" for problem in problems)
+
+
+#: Linter codes whose AWS diagnostic code is not ``SCHEMA_VALIDATION_FAILED``.
+_AWS_CODES = {
+    "syntax": "INVALID_JSON_DESCRIPTION",
+    "missing-target": "MISSING_TRANSITION_TARGET",
+    "unreachable-state": "MISSING_TRANSITION_TARGET",
+    "duplicate-state-name": "DUPLICATE_STATE_NAME",
+}
+
+
+def aws_code(problem: Problem) -> str:
+    """Return the diagnostic code AWS gives a problem of this kind.
+
+    ``ValidateStateMachineDefinition`` answers with these codes: JSON that does not
+    parse is ``INVALID_JSON_DESCRIPTION``, a transition to nowhere and a state nothing
+    reaches are ``MISSING_TRANSITION_TARGET``, the rest ``SCHEMA_VALIDATION_FAILED``.
+
+    Args:
+        problem: a problem returned by :func:`lint`.
+
+    Returns:
+        The AWS code.
+    """
+    return _AWS_CODES.get(problem.code, "SCHEMA_VALIDATION_FAILED")
 
 
 def _order(problem: Problem) -> tuple[int, int, int, int]:

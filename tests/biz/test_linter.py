@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from coworks.biz.linter import has_errors, lint, lint_or_raise
+from coworks.biz.linter import aws_code, has_errors, lint, lint_or_raise
 from coworks.problems import Problem, ProblemsError
 
 HERE = Path(__file__).resolve()
@@ -562,3 +562,20 @@ def test_states_under_a_language_override_may_use_either_languages_fields(
     )
 
     assert lint(definition) == []
+
+
+@pytest.mark.parametrize(
+    ("definition", "code"),
+    [
+        ("{not json", "INVALID_JSON_DESCRIPTION"),
+        (_machine(A={"Type": "Pass", "Next": "B"}), "MISSING_TRANSITION_TARGET"),
+        (_machine(A=PASS_END, B=PASS_END), "MISSING_TRANSITION_TARGET"),
+        (_machine(A={"Type": "Pass", "End": "yes"}), "SCHEMA_VALIDATION_FAILED"),
+    ],
+)
+def test_each_problem_maps_to_the_diagnostic_code_aws_uses(
+    definition: Any, code: str
+) -> None:
+    problems = lint(definition)
+
+    assert aws_code(problems[0]) == code
