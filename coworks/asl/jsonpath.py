@@ -369,10 +369,30 @@ class Path:
                 return found
             return _apply_function(self, found, definite=True)
 
+        if self.function is None and isinstance(self.steps[-1], _Names):
+            return self._selection(data)
+
         matches = self.find(data)
         if self.function is None:
             return matches
         return _apply_function(self, matches, definite=False)
+
+    def _selection(self, data: Any) -> Any:
+        # Jayway answers a final ['a','b'] with an object of the names found, one
+        # per node the rest of the path selects.
+        names = self.steps[-1]
+        assert isinstance(names, _Names)
+        prefix = Path(self.text, self.root, self.steps[:-1], None)
+        nodes = [prefix.value(data)] if prefix.is_definite else prefix.find(data)
+        selected = [
+            {name: node[name] for name in names.names if name in node}
+            for node in nodes
+            if type(node) is dict
+        ]
+
+        if prefix.is_definite:
+            return selected[0] if selected else {}
+        return selected
 
     def _definite_value(self, data: Any) -> Any:
         node = data

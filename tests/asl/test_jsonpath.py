@@ -55,7 +55,12 @@ STORE: dict[str, Any] = {
         ("$.store.book[0,2].title", ["Sayings", "Moby"]),
         ("$.store.book[*].price", [8.95, 12.99, 8.99, 22.99]),
         ("$.store.bicycle.*", ["red", 19.95]),
-        ("$.store.bicycle['color','price']", ["red", 19.95]),
+        ("$.store.bicycle['color','price']", {"color": "red", "price": 19.95}),
+        ("$.store.bicycle['color','nope']", {"color": "red"}),
+        (
+            "$.store.book[0:2]['title','isbn']",
+            [{"title": "Sayings", "isbn": "1"}, {"title": "Sword"}],
+        ),
         ("$..color", ["red"]),
         ("$..book[0].title", ["Sayings"]),
         ("$.store..price", [8.95, 12.99, 8.99, 22.99, 19.95]),
