@@ -348,7 +348,8 @@ class Site:
         }
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
-        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        text = environ.get("QUERY_STRING")
+        query = parse_qs(text, keep_blank_values=True) if text else {}
 
         invoke = self._invoke
         if invoke is None:
