@@ -265,7 +265,9 @@ def describe_rule(rule: dict[str, Any]) -> str:
                 "Boolean",
                 "Timestamp",
             ):
-                shown = value if key.endswith("Path") else json.dumps(value)
+                shown = (
+                    value if key.endswith("Path") else json.dumps(value, default=str)
+                )
                 return f"{variable} {symbol} {shown}"
 
     return "?"

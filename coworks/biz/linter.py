@@ -155,7 +155,7 @@ def _order(problem: Problem) -> tuple[int, int, int, int]:
 
 def _describe(value: Any) -> str:
     """Return a value as quoted in messages: its JSON, shortened."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, default=str)
     if len(text) > 60:
         text = text[:57] + "..."
     return text
