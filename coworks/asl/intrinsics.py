@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import functools
 import hashlib
 import json
@@ -300,10 +301,10 @@ _DYNAMIC: Any = object()
 
 
 def _unknown_function(name: str) -> str:
-    import difflib
-
     guess = difflib.get_close_matches(name, FUNCTIONS, n=1)
-    hint = f"did you mean {guess[0]}?" if guess else "see the list in the docs."
+    hint = (
+        f"did you mean {guess[0]}?" if guess else f"use one of {', '.join(FUNCTIONS)}."
+    )
     return f"'{name}' is not an intrinsic function; {hint}"
 
 
