@@ -24,6 +24,9 @@ STATE_MACHINE_TYPES = (STANDARD, EXPRESS)
 MAX_STATE_NAME_LENGTH = 80
 MAX_LABEL_LENGTH = 40
 
+#: The largest definition AWS accepts, in bytes of its JSON text (1 MiB).
+MAX_DEFINITION_BYTES = 1024 * 1024
+
 #: The largest value AWS takes for seconds, counts and intervals.
 MAX_SECONDS = 99999999
 

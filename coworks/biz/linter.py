@@ -278,6 +278,18 @@ class _Linter:
         if "Version" in data and not isinstance(data["Version"], str):
             self.wrong_type(("Version",), data["Version"], 'a string such as "1.0"')
 
+        text = self.document.text or json.dumps(data, ensure_ascii=False, default=str)
+        size = len(text.encode())
+        if size > aslspec.MAX_DEFINITION_BYTES:
+            self.report(
+                (),
+                f"The definition takes {size} bytes; AWS accepts at most "
+                f"{aslspec.MAX_DEFINITION_BYTES}.",
+                "move large constants (Result, Parameters) into the execution input "
+                "or a service, or split the workflow.",
+                code="definition-too-large",
+            )
+
         self.check_machine(
             data, (), aslspec.TOP_LEVEL_FIELDS, language, "state machine"
         )
@@ -413,7 +425,7 @@ class _Linter:
                 self.report(
                     key_path,
                     f"A {what} does not take the field '{key}'.",
-                    "remove it.",
+                    _ELSEWHERE_HINTS.get((what, key), "remove it."),
                     code="unexpected-field",
                     rank=RANK_STRUCTURE,
                 )
@@ -1607,6 +1619,18 @@ def _join(names: Sequence[str]) -> str:
         return "".join(quoted)
     return ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
+
+_ELSEWHERE_HINTS = {
+    ("Choice state", "Next"): "put 'Next' in each choice rule, and 'Default' for "
+    "when none matches.",
+    ("Choice state", "End"): "a Choice state cannot end the execution: point a rule "
+    "or 'Default' at a Succeed state.",
+    ("Succeed state", "Next"): "a Succeed state ends the execution: remove 'Next', "
+    "or use a Pass state to move on.",
+    ("Succeed state", "End"): "a Succeed state always ends the execution: remove it.",
+    ("Fail state", "Next"): "a Fail state ends the execution: remove 'Next'.",
+    ("Fail state", "End"): "a Fail state always ends the execution: remove it.",
+}
 
 _LANGUAGE_HINTS = {
     "Parameters": "use 'Arguments' in JSONata.",

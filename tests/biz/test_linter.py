@@ -579,3 +579,32 @@ def test_each_problem_maps_to_the_diagnostic_code_aws_uses(
     problems = lint(definition)
 
     assert aws_code(problems[0]) == code
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "words"),
+    [
+        ("Choice", "Next", "each choice rule"),
+        ("Succeed", "Next", "ends the execution"),
+        ("Fail", "End", "always ends the execution"),
+    ],
+)
+def test_flow_fields_on_states_that_do_not_take_them_say_what_to_do(
+    kind: str, field: str, words: str
+) -> None:
+    state: dict[str, Any] = {"Type": kind, field: "A" if field == "Next" else True}
+    if kind == "Choice":
+        state["Choices"] = [{"Variable": "$.a", "IsNull": True, "Next": "A"}]
+
+    problems = lint(_machine(A=state))
+
+    unexpected = next(p for p in problems if p.code == "unexpected-field")
+    assert words in str(unexpected.hint)
+
+
+def test_a_definition_over_one_mebibyte_is_refused() -> None:
+    big = _machine(A={"Type": "Pass", "Result": "x" * (1024 * 1024), "End": True})
+
+    problems = lint(big)
+
+    assert [p.code for p in problems] == ["definition-too-large"]
