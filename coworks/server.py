@@ -21,6 +21,7 @@ import importlib
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -298,6 +299,19 @@ class Site:
             result = _json_answer(
                 recording_start_response, err.status_code, err.to_body()
             )
+        except Exception:
+            # A mounted application failed: answer as a service failure does, rather
+            # than with the server's plain-text page.
+            logger.exception("The application serving %s %s failed.", method, path)
+            error = InternalServerError(
+                "The application failed unexpectedly; its log holds the traceback."
+            )
+            result = _json_answer(
+                recording_start_response,
+                error.status_code,
+                error.to_body(),
+                exc_info=sys.exc_info(),
+            )
 
         status = status_seen[-1] if status_seen else "-"
         elapsed = (time.perf_counter() - started) * 1000
@@ -439,12 +453,13 @@ def _header_list(
 
 
 def _json_answer(
-    start_response: StartResponse, status: int, body: Any
+    start_response: StartResponse, status: int, body: Any, exc_info: Any = None
 ) -> Iterable[bytes]:
     data = json.dumps(body).encode()
     start_response(
         _status_line(status),
         [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+        exc_info,
     )
     return [data]
 
@@ -456,9 +471,9 @@ def _call_mounted(
     name: str,
 ) -> Iterable[bytes]:
     inner = dict(environ)
-    raw_path: str = environ.get("PATH_INFO", "") or "/"
+    raw_path: str = (environ.get("PATH_INFO", "") or "/").lstrip("/")
     inner["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/" + name
-    inner["PATH_INFO"] = raw_path[len(name) + 1 :]
+    inner["PATH_INFO"] = raw_path[len(name) :]
 
     return app(inner, start_response)
 

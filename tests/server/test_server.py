@@ -72,6 +72,10 @@ def hello_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     return [body]
 
 
+def broken_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    raise RuntimeError("secret internals")
+
+
 def target_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0")])
     return [json.dumps({"target": environ["HTTP_X_AMZ_TARGET"]}).encode()]
@@ -88,6 +92,7 @@ def server(fake: FakeInvoke) -> Iterator[Server]:
     site.add_service("hello", "HELLO")
     site.add_service("mail-out", "MAIL")
     site.mount("dashboard", hello_app)
+    site.mount("broken", broken_app)
     site.route_amz_target("AWSStepFunctions.", target_app)
     with Server(site, port=0) as running:
         yield running
@@ -174,7 +179,7 @@ def test_an_unknown_prefix_is_a_json_404_listing_what_is_served(server: Server) 
     assert headers["Content-Type"] == "application/json"
     assert body["error"] == "NotFound"
     assert "'/nothing/'" in body["message"]
-    assert "/dashboard/, /hello/, /mail-out/" in body["message"]
+    assert "/broken/, /dashboard/, /hello/, /mail-out/" in body["message"]
 
 
 def test_the_root_lists_services_and_mounts(server: Server) -> None:
@@ -184,15 +189,25 @@ def test_the_root_lists_services_and_mounts(server: Server) -> None:
     assert body == {
         "stage": "test",
         "services": ["hello", "mail-out"],
-        "mounts": ["dashboard"],
+        "mounts": ["broken", "dashboard"],
     }
 
 
-def test_a_mounted_app_sees_its_prefix_as_script_name(server: Server) -> None:
-    status, _, body = request(server, "GET", "/dashboard/executions/1")
+@pytest.mark.parametrize(
+    ("path", "inner"),
+    [
+        ("/dashboard/executions/1", "/executions/1"),
+        ("//dashboard/executions/1", "/executions/1"),
+        ("/dashboard", ""),
+    ],
+)
+def test_a_mounted_app_sees_its_prefix_as_script_name(
+    server: Server, path: str, inner: str
+) -> None:
+    status, _, body = request(server, "GET", path)
 
     assert status == 200
-    assert body == {"script": "/dashboard", "path": "/executions/1"}
+    assert body == {"script": "/dashboard", "path": inner}
 
 
 def test_an_amz_target_request_reaches_its_app_whatever_the_path(
@@ -238,8 +253,11 @@ def test_an_http_error_raised_by_the_invocation_is_its_json_answer(
     assert (status, body) == (403, {"error": "Forbidden", "message": "Not for you."})
 
 
-def test_an_unexpected_failure_is_a_500_that_leaks_nothing(server: Server) -> None:
-    status, _, body = request(server, "GET", "/hello/crash")
+@pytest.mark.parametrize("path", ["/hello/crash", "/broken/anything"])
+def test_an_unexpected_failure_is_a_500_that_leaks_nothing(
+    server: Server, path: str
+) -> None:
+    status, _, body = request(server, "GET", path)
 
     assert status == 500
     assert body["error"] == "InternalServerError"
