@@ -7,6 +7,7 @@ and drawings as a compiled one.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -145,9 +146,15 @@ def _compile(path: str) -> dict[str, Any]:
     show_default=True,
     help="Check as a STANDARD or an EXPRESS state machine.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object per file: its name, validity and problems.",
+)
 @click.pass_context
 def validate(
-    ctx: click.Context, files: tuple[str, ...], state_machine_type: str
+    ctx: click.Context, files: tuple[str, ...], state_machine_type: str, as_json: bool
 ) -> None:
     """Check workflows (YAML) or state machines (ASL JSON) as AWS would.
 
@@ -159,15 +166,24 @@ def validate(
         problems = sorted(
             validate_file(path, state_machine_type.upper()), key=relevance
         )
+        everything.extend(problems)
+        if as_json:
+            report = {
+                "file": path,
+                "valid": not has_errors(problems),
+                "problems": [problem.to_dict() for problem in problems],
+            }
+            click.echo(json.dumps(report))
+            continue
+
         for problem in problems:
             click.echo(problem.format())
         if not has_errors(problems):
             click.echo(f"OK {path}")
-        everything.extend(problems)
 
-    click.echo(
-        count_text(everything) + f" in {len(files)} file" + "s" * (len(files) > 1)
-    )
+    if not as_json:
+        files_text = f" in {len(files)} file" + "s" * (len(files) > 1)
+        click.echo(count_text(everything) + files_text)
     if has_errors(everything):
         ctx.exit(ProblemsError.exit_code)
 

@@ -185,3 +185,17 @@ def test_problems_of_a_compiled_workflow_point_at_its_yaml_lines(
     assert f"{workflow}:6:5: error: 'HeartbeatSeconds' (10)" in result.output
     assert f"{workflow}:9:7: error: 'Timestamp' must be" in result.output
     assert "(at States.Pause.Timestamp)" in result.output
+
+
+def test_validate_json_prints_one_report_per_file(files: dict[str, Path]) -> None:
+    result = CliRunner().invoke(
+        validate, ["--json", str(files["bad"]), str(files["good"])]
+    )
+
+    reports = [json.loads(line) for line in result.output.splitlines()]
+    assert result.exit_code == ProblemsError.exit_code
+    assert [(r["file"], r["valid"]) for r in reports] == [
+        (str(files["bad"]), False),
+        (str(files["good"]), True),
+    ]
+    assert reports[0]["problems"][0]["line"] == 4
