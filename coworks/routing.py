@@ -501,6 +501,17 @@ class RouteTable:
 
         return route, params
 
+    def find(self, path: str) -> tuple[str | None, dict[str, str]]:
+        """Return the resource path serving a concrete path and its parameters.
+
+        ``find("/items/42")`` is ``("/items/{id}", {"id": "42"})``; an unknown path
+        gives ``(None, {})``.
+        """
+        node, params = self._locate(path)
+        if node is None or not node.methods:
+            return None, {}
+        return node.resource, params
+
     def methods_of(self, path: str) -> dict[str, Route]:
         """Return the routes of a concrete path by method (empty when none)."""
         node, _ = self._locate(path)

@@ -368,10 +368,11 @@ class TechMicroService(Chalice):
             response = error_response(err)
         except Exception:
             logger.exception(
-                "%s %s failed in service %s",
+                "%s %s failed in service %s (request %s)",
                 event.get("httpMethod"),
                 event.get("path"),
                 self.app_name,
+                (event.get("requestContext") or {}).get("requestId"),
             )
             response = internal_error_response()
         finally:
@@ -388,9 +389,18 @@ class TechMicroService(Chalice):
         context = event.get("requestContext") or {}
         resource = event.get("resource") or context.get("resourcePath") or ""
         method = event.get("httpMethod") or ""
+        params = event.get("pathParameters")
         endpoints = self._endpoints.get(resource)
         if endpoints is None:
-            raise NotFoundError(f"No route has the resource path {resource!r}.")
+            # A greedy proxy resource ({proxy+}), or a Task naming its path variables
+            # differently from the service: route by the concrete path instead.
+            path = event.get("path") or ""
+            found, params = self.route_table.find(path)
+            endpoints = self._endpoints.get(found) if found is not None else None
+            if endpoints is None:
+                raise NotFoundError(
+                    f"No route matches {method} {path!r} (resource {resource!r})."
+                )
 
         endpoint = endpoints.get(method)
         if endpoint is None:
@@ -405,7 +415,7 @@ class TechMicroService(Chalice):
         query = event.get("multiValueQueryStringParameters")
         if query is None and event.get("queryStringParameters"):
             query = {k: [v] for k, v in event["queryStringParameters"].items()}
-        arguments = endpoint.binder.bind(event.get("pathParameters"), query, body)
+        arguments = endpoint.binder.bind(params, query, body)
 
         return result_response(endpoint.call(**arguments))
 
@@ -449,15 +459,42 @@ def _module_folder(cls: type) -> str:
 
 
 def _request(event: dict[str, Any], context: Any, task: bool) -> Request:
-    """Return the Chalice request of an event (a Task's JSON body as a string)."""
-    if task or not isinstance(event.get("body"), str | None):
-        body = event.get("body")
-        event = {**event, "body": None if body is None else json.dumps(body)}
-    event.setdefault("multiValueQueryStringParameters", None)
-    event.setdefault("stageVariables", None)
-    event.setdefault("pathParameters", None)
-    event.setdefault("headers", {})
+    """Return the Chalice request of an event.
+
+    The event is copied and completed when Chalice's ``Request`` could not read it: a
+    JSON body that is not a string (a Task's), null headers, missing keys.
+    """
+    body = event.get("body")
+    request_context = event.get("requestContext") or {}
+    encode = task or not isinstance(body, str | None)
+    complete = (
+        event.get("headers") is not None
+        and "resourcePath" in request_context
+        and "httpMethod" in request_context
+        and all(key in event for key in _REQUEST_KEYS)
+    )
+    if encode or not complete:
+        event = {key: event.get(key) for key in _REQUEST_KEYS} | event
+        event["headers"] = event.get("headers") or {}
+        event["requestContext"] = {
+            "resourcePath": event.get("resource") or "",
+            "httpMethod": event.get("httpMethod") or "",
+            **request_context,
+        }
+        if encode:
+            event["body"] = None if body is None else json.dumps(body)
+
     return Request(event, context)
+
+
+#: Keys Chalice's ``Request`` reads from an event.
+_REQUEST_KEYS = (
+    "multiValueQueryStringParameters",
+    "headers",
+    "pathParameters",
+    "stageVariables",
+    "body",
+)
 
 
 def _header(event: dict[str, Any], name: str) -> str:

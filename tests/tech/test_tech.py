@@ -342,3 +342,44 @@ def test_without_cors_there_are_no_cors_headers() -> None:
     response = TestClient(Results(admin=False)).get("/text")
 
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_a_greedy_proxy_event_is_routed_by_its_path() -> None:
+    event = _task(
+        None,
+        resource="/{proxy+}",
+        path="/missing/5",
+        method="GET",
+        params={"proxy": "missing/5"},
+    )
+    del event["coworks"]
+
+    answer = Results(admin=False)(event, None)
+
+    assert answer["statusCode"] == 404
+    assert json.loads(answer["body"])["message"] == "No item '5'."
+
+
+def test_a_task_naming_its_variable_differently_is_routed_by_its_path() -> None:
+    event = _task(
+        None,
+        resource="/missing/{ident}",
+        path="/missing/6",
+        method="GET",
+        params={"ident": "6"},
+        version=0,
+    )
+
+    assert Results(admin=False)(event, None)["body"]["message"] == "No item '6'."
+
+
+def test_an_event_with_null_headers_and_no_request_context_is_served() -> None:
+    event = {
+        "httpMethod": "GET",
+        "resource": "/text",
+        "path": "/text",
+        "headers": None,
+        "body": None,
+    }
+
+    assert Results(admin=False)(event, None)["statusCode"] == 200
