@@ -86,11 +86,13 @@ def run(
     ctx: click.Context, host: str, port: int, stage: str, threads: int, quiet: bool
 ) -> None:
     """Serve every service of the project on one port, each under /<name>/."""
+    from coworks.config import STAGE_VARIABLE
     from coworks.server import Server, build_site
 
     project = _project(ctx)
     settings = project.stage(stage)
     os.environ.update(settings.environment)
+    os.environ[STAGE_VARIABLE] = stage
     _log_through_click(logging.WARNING if quiet else logging.INFO)
 
     site = build_site(project, stage)
@@ -230,12 +232,17 @@ def create_project(name: str, folder: Path) -> list[Path]:
             f"The folder '{folder}' already exists: choose another name or --dir."
         )
 
+    from coworks.config import SECRET_PATTERNS
+
+    values = {"name": name, "secret_patterns": "\n".join(SECRET_PATTERNS)}
     written = []
     root = resources.files("coworks") / "templates" / "project"
     for source, relative in _template_files(root):
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        text = source.read_text(encoding="utf-8").replace("{{name}}", name)
+        text = source.read_text(encoding="utf-8")
+        for key, value in values.items():
+            text = text.replace("{{" + key + "}}", value)
         target.write_text(text, encoding="utf-8")
         written.append(target)
 

@@ -169,7 +169,8 @@ def test_new_writes_a_skeleton_that_passes_its_own_test(tmp_path: Path) -> None:
         "workflows/greet.yml",
         "tests/test_hello.py",
     } <= names
-    assert "secrets.*.json" in (folder / ".gitignore").read_text()
+    ignored = (folder / ".gitignore").read_text().splitlines()
+    assert {"secrets.*.json", ".env", ".env.*", ".cws/"} <= set(ignored)
     assert "name: shop" in (folder / "project.cws.yml").read_text()
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
