@@ -33,7 +33,7 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/sfn-test-role"
 
 def load_cases(folder: Path) -> list[dict[str, Any]]:
     """Return the interpreter cases (with and without Lambda) of the corpus."""
-    cases = []
+    cases: list[dict[str, Any]] = []
     for name in ("cases.jsonl", "cases_lambda.jsonl"):
         with open(folder / name, encoding="utf-8") as lines:
             cases.extend(json.loads(line) for line in lines if line.strip())
