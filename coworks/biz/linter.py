@@ -19,6 +19,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +44,7 @@ from coworks.problems import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["aws_code", "has_errors", "lint", "lint_or_raise"]
+__all__ = ["aws_code", "has_errors", "lint", "lint_or_raise", "lint_state"]
 
 Path = tuple[PathPart, ...]
 
@@ -84,6 +85,67 @@ def lint(
     logger.debug("linted %s: %d problems", file or "<definition>", len(linter.problems))
 
     return sorted(linter.problems, key=_order)
+
+
+def lint_state(
+    state: dict[str, Any] | str,
+    *,
+    name: str = "State",
+    file: str | None = None,
+    state_machine_type: str = aslspec.STANDARD,
+) -> list[Problem]:
+    """Return the problems of one state checked on its own, as AWS's TestState does.
+
+    The state is linted as the only state of a machine, so every rule applies except
+    those about the rest of the machine: its transitions may name states that are not
+    there. Key paths are relative to the state (``Retry[0].BackoffRate``).
+
+    Args:
+        state: the state as data, or its JSON text (problems then carry positions).
+        name: the state's name.
+        file: the file name shown in problems.
+        state_machine_type: ``"STANDARD"`` or ``"EXPRESS"``.
+
+    Returns:
+        The problems, errors before warnings; empty when the state is clean.
+    """
+    if isinstance(state, str):
+        try:
+            single = load_document(state, file=file, require_mapping=False)
+        except ProblemsError as err:
+            return list(err.problems)
+    else:
+        single = Document.from_data(state, file=file)
+
+    # The state becomes the machine's only state; its positions move with it.
+    prefix: Path = ("States", name)
+    document = Document(
+        data={"StartAt": name, "States": {name: single.data}},
+        file=file,
+        text=single.text,
+        key_positions={(*prefix, *k): v for k, v in single.key_positions.items()},
+        value_positions={(*prefix, *k): v for k, v in single.value_positions.items()},
+    )
+    linter = _Linter(document, state_machine_type)
+    linter.check()
+
+    problems = [
+        replace(problem, path=problem.path[len(prefix) :])
+        for problem in linter.problems
+        if problem.path[: len(prefix)] == prefix
+        and not (
+            problem.code == "missing-target"
+            and _is_own_transition(problem.path[len(prefix) :])
+        )
+    ]
+    return sorted(problems, key=_order)
+
+
+def _is_own_transition(path: tuple[PathPart, ...]) -> bool:
+    """Whether ``path`` is a transition of the state itself (not of a nested one)."""
+    return path in (("Next",), ("Default",)) or (
+        len(path) == 3 and path[0] in ("Choices", "Catch") and path[2] == "Next"
+    )
 
 
 def lint_or_raise(

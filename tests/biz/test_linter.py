@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from coworks.biz.linter import aws_code, has_errors, lint, lint_or_raise
+from coworks.biz.linter import (
+    aws_code,
+    has_errors,
+    lint,
+    lint_or_raise,
+    lint_state,
+)
 from coworks.problems import Problem, ProblemsError
 
 HERE = Path(__file__).resolve()
@@ -608,3 +614,48 @@ def test_a_definition_over_one_mebibyte_is_refused() -> None:
     problems = lint(big)
 
     assert [p.code for p in problems] == ["definition-too-large"]
+
+
+TEST_STATE_CASES = _rows("test_state_cases.jsonl")
+
+
+@pytest.mark.parametrize(
+    "row", TEST_STATE_CASES, ids=[row["id"][-60:] for row in TEST_STATE_CASES]
+)
+def test_every_definition_aws_tested_with_test_state_passes(
+    row: dict[str, Any], conformance_dir: Path
+) -> None:
+    definition = row["request"]["definition"]
+    whole_machine = "States" in json.loads(definition)  # TestState with a stateName
+
+    problems = lint(definition) if whole_machine else lint_state(definition)
+
+    assert _errors(problems) == [], [p.format() for p in problems]
+
+
+def test_lint_state_allows_transitions_to_absent_states_but_checks_the_rest() -> None:
+    text = (
+        '{"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",\n'
+        ' "Next": "Elsewhere", "Catch": [{"ErrorEquals": ["E"], "Next": "Away"}],\n'
+        ' "Retry": [{"ErrorEquals": ["E"], "BackoffRate": 0}]}'
+    )
+
+    problems = lint_state(text, file="state.json")
+
+    assert [(p.code, p.to_dict()["path"], p.line) for p in problems] == [
+        ("bad-value", "Retry[0].BackoffRate", 3)
+    ]
+
+
+def test_lint_state_still_checks_transitions_inside_its_branches() -> None:
+    state = {
+        "Type": "Parallel",
+        "Branches": [_machine(X={"Type": "Pass", "Next": "Gone"})],
+        "Next": "Elsewhere",
+    }
+
+    problems = lint_state(state)
+
+    assert [(p.code, p.to_dict()["path"]) for p in _errors(problems)] == [
+        ("missing-target", "Branches[0].States.X.Next")
+    ]
