@@ -23,6 +23,7 @@ from coworks.errors import (
 
 if TYPE_CHECKING:
     from coworks.auth import AuthRequest, AuthResponse
+    from coworks.biz.linter import lint
     from coworks.problems import Problem, ProblemsError
     from coworks.tech import Blueprint, TechMicroService, entry, tech_error
 
@@ -39,6 +40,7 @@ _LAZY = {
     "TechMicroService": "coworks.tech",
     "entry": "coworks.tech",
     "tech_error": "coworks.tech",
+    "lint": "coworks.biz.linter",
 }
 
 
@@ -69,5 +71,6 @@ __all__ = [
     "UnauthorizedError",
     "__version__",
     "entry",
+    "lint",
     "tech_error",
 ]
