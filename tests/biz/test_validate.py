@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -338,3 +339,43 @@ def test_the_catalogue_is_read_from_chalice_style_route_tables() -> None:
 )
 def test_sound_workflows_have_no_problem(text: str) -> None:
     assert problems(text) == []
+
+
+def reference_examples() -> list[tuple[int, str]]:
+    """Return the YAML examples of docs/workflows.rst with their line numbers."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "workflows.rst").read_text()
+    lines = text.splitlines()
+    examples = []
+    for index, line in enumerate(lines):
+        if line.strip() != ".. code-block:: yaml":
+            continue
+        block = []
+        for following in lines[index + 2 :]:
+            if following and not following.startswith("    "):
+                break
+            block.append(following[4:])
+        examples.append((index + 1, "\n".join(block).strip() + "\n"))
+    return examples
+
+
+@pytest.mark.parametrize(("line", "text"), reference_examples(), ids=lambda v: str(v))
+def test_every_example_of_the_dsl_reference_fits_the_schema(
+    line: int, text: str
+) -> None:
+    if not text.startswith(("states:", "name:", "comment:", "version:")):
+        # A fragment: states, or a state's retry/catch lists, put in a workflow.
+        fragment = text if text.startswith("-") else f"- name: S\n  pass: true\n{text}"
+        if not text.startswith("-") and "retry:" in text:
+            fragment = "- name: S\n  task: arn:aws:states:::lambda:invoke\n" + (
+                textwrap.indent(text, "  ")
+            )
+        text = "version: 1\nstates:\n" + textwrap.indent(fragment, "  ")
+    document = load_workflow(text, file=f"workflows.rst:{line}")
+
+    schema_problems = [
+        p
+        for p in check_workflow(document)
+        if p.code.startswith(("schema", "unknown-key", "key-not", "missing"))
+    ]
+
+    assert [p.format() for p in schema_problems] == []
