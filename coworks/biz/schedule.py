@@ -17,6 +17,7 @@ day-of-month, month, day-of-week, year), one of the two day fields ``?``, in UTC
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import json
 import logging
 import re
@@ -309,6 +310,8 @@ class ScheduleEntry:
     workflow: str
     schedule: Schedule
     input: Any = None
+    #: The position of the schedule in its workflow's list.
+    index: int = 0
 
     @property
     def expression(self) -> str:
@@ -344,7 +347,9 @@ def schedule_entries(
                 "write 'expression: rate(5 minutes)'."
             )
         entries.append(
-            ScheduleEntry(workflow, parse_schedule(expression), spec.get("input"))
+            ScheduleEntry(
+                workflow, parse_schedule(expression), spec.get("input"), index
+            )
         )
 
     return entries
@@ -389,9 +394,7 @@ class Scheduler:
         for entry in entries:
             schedule = entry.schedule
             if isinstance(schedule, Rate):
-                entry = ScheduleEntry(
-                    entry.workflow, schedule.anchored(moment), entry.input
-                )
+                entry = dataclasses.replace(entry, schedule=schedule.anchored(moment))
             due.append((entry, entry.schedule.next_after(moment)))
         with self._lock:
             self._due = due

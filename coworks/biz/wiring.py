@@ -382,8 +382,7 @@ class Workflows:
 
     def _fire(self, entry: ScheduleEntry, when: datetime) -> None:
         stamp = when.strftime("%Y%m%dT%H%M%S")
-        index = self.workflows[entry.workflow].schedules.index(entry)
-        name = f"scheduled-{index}-{stamp}"
+        name = f"scheduled-{entry.index}-{stamp}"
         try:
             self.backend.start(entry.workflow, entry.input or {}, name=name)
         except ConflictError:

@@ -1,0 +1,492 @@
+"""Workflows wired to services, queues, schedules and reloads, as cws run does."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from coworks.biz.backend import EmbeddedBackend
+from coworks.biz.queue import MessageQueue
+from coworks.biz.wiring import (
+    Workflows,
+    load_workflow_file,
+    load_workflows,
+    task_handlers,
+)
+from coworks.engine import execute
+from coworks.errors import ConfigError
+from coworks.problems import ProblemsError
+from coworks.project import Project
+from coworks.server import Server, build_site
+
+from .conftest import open_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "workflows"
+TOKEN = {"Authorization": "sample-token"}
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Project:
+    """A copy of the sample project, so runs write nothing in the repository."""
+    folder = tmp_path / "sample"
+    shutil.copytree(
+        SAMPLE, folder, ignore=shutil.ignore_patterns(".cws", "__pycache__")
+    )
+    return Project.load(folder)
+
+
+# ------------------------------------------------------------------ the samples
+
+
+SAMPLES = [
+    ("order", {"item": "apple", "quantity": 2}, "SUCCEEDED", "reserved"),
+    ("order", {"item": "pear", "quantity": 1}, "SUCCEEDED", "back order"),
+    ("order", {"item": "apple", "quantity": 20}, "FAILED", "TooBig"),
+    ("warehouse", {"key": "k"}, "SUCCEEDED", "three attempts"),
+    ("basket", {"items": [{"item": "apple"}, {"item": "plum"}]}, "SUCCEEDED", "map"),
+    (
+        "invoice",
+        {"customer": "Ada", "lines": [{"item": "apple", "quantity": 2}]},
+        "SUCCEEDED",
+        "total",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("workflow", "data", "status", "check"),
+    SAMPLES,
+    ids=[f"{w}-{c.replace(' ', '-')}" for w, _, _, c in SAMPLES],
+)
+def test_each_sample_workflow_runs_against_the_sample_services(
+    sample: Project, workflow: str, data: Any, status: str, check: str
+) -> None:
+    definition = load_workflows(sample, "dev")[workflow].definition
+
+    result = execute(definition, data, handlers=task_handlers(sample, "dev"))
+
+    assert result.status == status, (result.error, result.cause)
+    output = result.output
+    if check == "reserved":
+        assert output["reservation"] == {"id": 1, "item": "apple", "quantity": 2}
+    elif check == "back order":
+        assert output["shortage"]["Error"] == "Tech.404"
+        assert output["reservation"]["backorder"] is True
+    elif check == "TooBig":
+        assert result.error == "TooBig"
+    elif check == "three attempts":
+        assert output == {"key": "k", "attempts": 3}
+        entered = [e for e in result.history if e["type"].endswith("Scheduled")]
+        assert len(entered) == 3
+    elif check == "map":
+        assert [p["price"] for p in output["prices"]] == [1.5, 0.5]
+        assert output["checks"][1] == {"key": "basket", "attempts": 1}
+        assert any(e["type"] == "WaitStateEntered" for e in result.history)
+    elif check == "total":
+        assert output == {"customer": "Ada", "lines": 1, "total": 3}
+
+
+# ------------------------------------------------------------------- cws run
+
+
+@pytest.fixture
+def served(sample: Project) -> Iterator[str]:
+    """Serve the sample project with every site part, on loopback."""
+    site = build_site(sample, "dev")
+    with Server(site, port=0) as server:
+        yield server.url
+
+
+def test_cws_run_serves_each_workflow_behind_the_project_authorizer(
+    served: str,
+) -> None:
+    order = {"item": "apple", "quantity": 2}
+
+    refused = requests.post(f"{served}/order/executions", json=order, timeout=30)
+    answer = requests.post(
+        f"{served}/order/executions?wait=10", json=order, headers=TOKEN, timeout=30
+    )
+
+    assert refused.status_code == 401
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["output"]["reservation"]["item"] == "apple"
+    listed = requests.get(f"{served}/order/executions", headers=TOKEN, timeout=30)
+    assert [e["name"] for e in listed.json()["executions"]] == [answer.json()["name"]]
+
+
+def test_a_workflow_named_like_a_service_is_an_error_naming_both(
+    sample: Project,
+) -> None:
+    (sample.folder / "clash.yml").write_text(
+        "version: 1\nname: hello\nstates:\n  - {name: A, pass: true}\n"
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        build_site(sample, "dev")
+
+    assert "services.hello:app" in str(caught.value)
+    assert "clash.yml" in str(caught.value)
+
+
+def test_a_workflow_with_problems_stops_the_start_naming_its_line(
+    sample: Project,
+) -> None:
+    (sample.folder / "broken.yml").write_text(
+        "version: 1\nstates:\n  - {name: A, pas: true}\n"
+    )
+
+    with pytest.raises(ProblemsError) as caught:
+        build_site(sample, "dev")
+
+    assert "broken.yml:3" in str(caught.value)
+
+
+# --------------------------------------------------------------- the machinery
+
+
+@pytest.fixture
+def running(sample: Project, tmp_path: Path) -> Iterator[Workflows]:
+    """Start a project's workflows on an engine in a file, without a server."""
+    yield from _run(sample, tmp_path)
+
+
+def _run(project: Project, tmp_path: Path, **options: Any) -> Iterator[Workflows]:
+    engine = open_engine(tmp_path / "engine.sqlite")
+    workflows = Workflows(
+        project, "dev", load_workflows(project, "dev"), authorizer=None
+    )
+    workflows.start(EmbeddedBackend(engine), watch=None, **options)
+    try:
+        yield workflows
+    finally:
+        workflows.stop()
+        engine.close()
+
+
+def write(project: Project, name: str, text: str) -> Path:
+    path = project.folder / f"{name}.yml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_a_changed_workflow_file_updates_its_state_machine(
+    sample: Project, tmp_path: Path
+) -> None:
+    path = write(
+        sample,
+        "versioned",
+        """\
+        version: 1
+        states:
+          - {name: Answer, pass: true, result: {version: 1}}
+        """,
+    )
+    for workflows in _run(sample, tmp_path):
+        first = workflows.backend.start("versioned", {})
+        path.write_text(path.read_text().replace("version: 1}", "version: 2}"))
+        os.utime(path, (time.time() + 5, time.time() + 5))
+
+        assert workflows.reload() == ["versioned"]
+        second = workflows.backend.start("versioned", {})
+
+        assert workflows.backend.wait("versioned", first.name, 10).output == {
+            "version": 1
+        } or workflows.backend.describe("versioned", first.name).output == {
+            "version": 2
+        }
+        assert workflows.backend.wait("versioned", second.name, 10).output == {
+            "version": 2
+        }
+        assert workflows.reload() == []
+
+
+def test_a_running_execution_finishes_on_the_definition_it_started_with(
+    sample: Project, tmp_path: Path
+) -> None:
+    path = write(
+        sample,
+        "slowly",
+        """\
+        version: 1
+        states:
+          - {name: Nap, wait: 1}
+          - {name: Answer, pass: true, result: old}
+        """,
+    )
+    for workflows in _run(sample, tmp_path):
+        first = workflows.backend.start("slowly", {})
+        path.write_text(path.read_text().replace("result: old", "result: new"))
+        os.utime(path, (time.time() + 5, time.time() + 5))
+        workflows.reload()
+        second = workflows.backend.start("slowly", {})
+
+        assert workflows.backend.wait("slowly", first.name, 10).output == "old"
+        assert workflows.backend.wait("slowly", second.name, 10).output == "new"
+
+
+def test_a_broken_edit_keeps_the_previous_definition(
+    sample: Project, tmp_path: Path
+) -> None:
+    path = write(
+        sample, "steady", "version: 1\nstates:\n  - {name: A, pass: true, result: 1}\n"
+    )
+    for workflows in _run(sample, tmp_path):
+        path.write_text("version: 1\nstates:\n  - {name: A, pas: true}\n")
+        os.utime(path, (time.time() + 5, time.time() + 5))
+
+        assert workflows.reload() == []
+        started = workflows.backend.start("steady", {})
+        assert workflows.backend.wait("steady", started.name, 10).output == 1
+
+
+def test_each_queue_message_starts_one_execution_with_its_body(
+    sample: Project, tmp_path: Path
+) -> None:
+    write(
+        sample,
+        "intake",
+        """\
+        version: 1
+        queues: [incoming]
+        states:
+          - {name: Keep, pass: true}
+        """,
+    )
+    for workflows in _run(sample, tmp_path):
+        assert workflows.queue is not None
+        for index in range(3):
+            workflows.queue.send("incoming", json.dumps({"n": index}))
+
+        backend = workflows.backend
+
+        def finished_inputs(backend: Any = backend) -> list[int]:
+            details = [
+                backend.describe("intake", e.name)
+                for e in backend.executions("intake").items
+            ]
+            return sorted(d.output["n"] for d in details if d.finished)
+
+        inputs = _eventually(finished_inputs, [0, 1, 2])
+
+    assert inputs == [0, 1, 2]
+
+
+def test_a_workflow_sends_messages_that_a_service_consumes(
+    sample: Project, tmp_path: Path
+) -> None:
+    write(
+        sample,
+        "announce",
+        """\
+        version: 1
+        states:
+          - name: Notify
+            task: arn:aws:states:::sqs:sendMessage
+            parameters:
+              QueueUrl: https://sqs.us-east-1.amazonaws.com/000000000000/notifications
+              MessageBody.$: $
+        """,
+    )
+    shop = sample.service("shop")
+    for workflows in _run(sample, tmp_path):
+        started = workflows.backend.start("announce", {"order": 7})
+        detail = workflows.backend.wait("announce", started.name, 10)
+        assert detail.status == "SUCCEEDED", detail
+        assert set(detail.output) == {"MessageId", "MD5OfMessageBody"}
+
+        mailbox = _eventually(lambda: list(shop.mailbox), [{"order": 7}])
+
+    assert mailbox == [{"order": 7}]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def test_declared_schedules_start_executions_with_their_input(
+    sample: Project, tmp_path: Path
+) -> None:
+    write(
+        sample,
+        "report",
+        """\
+        version: 1
+        schedules:
+          - expression: rate(5 minutes)
+            input: {kind: report}
+        states:
+          - {name: Keep, pass: true}
+        """,
+    )
+    clock = Clock()
+    for workflows in _run(sample, tmp_path, now=clock):
+        assert workflows.scheduler is not None
+        clock.moment += timedelta(minutes=11)
+        fired = workflows.scheduler.tick()
+        again = workflows.scheduler.tick()
+
+        names = sorted(e.name for e in workflows.backend.executions("report").items)
+        first = workflows.backend.wait("report", names[0], 10)
+
+    assert (len(fired), again) == (2, [])
+    assert names == ["scheduled-0-20260101T000500", "scheduled-0-20260101T001000"]
+    assert first.input == {"kind": "report"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("schedules: [{expression: every day}]", "neither rate(...) nor cron(...)"),
+        ("schedules: {expression: rate(1 day)}", "must be a list"),
+        ("queues: [1]", "list of queue names"),
+    ],
+)
+def test_bad_triggers_are_problems_of_the_workflow_file(
+    sample: Project, text: str, message: str
+) -> None:
+    path = write(
+        sample, "bad", f"version: 1\n{text}\nstates:\n  - {{name: A, pass: true}}\n"
+    )
+
+    with pytest.raises(ProblemsError) as caught:
+        load_workflow_file(path, sample, "dev")
+
+    assert message in str(caught.value) and "bad.yml:2" in str(caught.value)
+
+
+def test_the_workflow_schema_accepts_the_trigger_keys() -> None:
+    """Asks the DSL owner: 'schedules' and 'queues' are workflow keys (see wiring)."""
+    from coworks.biz.compiler import compile_workflow
+
+    definition = compile_workflow(
+        textwrap.dedent(
+            """\
+            version: 1
+            schedules:
+              - expression: rate(5 minutes)
+                input: {kind: report}
+            queues: [incoming]
+            states:
+              - {name: A, pass: true}
+            """
+        )
+    )
+
+    assert "schedules" not in json.dumps(definition)
+
+
+def _eventually(read: Any, expected: Any, timeout: float = 10) -> Any:
+    """Return ``read()`` once it equals ``expected`` (background threads deliver)."""
+    deadline = time.monotonic() + timeout
+    value = read()
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+        value = read()
+    return value
+
+
+# ------------------------------------------------------- a killed cws run process
+
+
+RUN_CWS = "import sys; from coworks.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def _start_cws(folder: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_CWS, "-p", str(folder), "run", "--port", "0", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    for _ in range(50):
+        line = process.stdout.readline()
+        found = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+        if found:
+            return process, found.group(1)
+    process.kill()
+    raise AssertionError("cws run did not print its URL")
+
+
+@pytest.mark.slow
+def test_accepted_executions_and_messages_survive_a_killed_cws_run(
+    sample: Project,
+) -> None:
+    """Executions resumed at restart must reach the services' Task handlers.
+
+    Asks the engine service's owner: ``engine_for`` resumes RUNNING executions when
+    it opens the engine, before the workflows part can add its Task handlers, and each
+    resumed execution keeps a copy of the (empty) handlers; resuming after the site
+    parts are attached (or dispatching through the engine's live handlers) fixes it.
+    """
+    write(
+        sample,
+        "patient",
+        """\
+        version: 1
+        queues: [patient-in]
+        states:
+          - {name: Nap, wait: 2}
+          - name: Price
+            tech: {service: shop, get: "/price/{item}", path: {item: plum}}
+            result_selector: {price.$: $.price}
+        """,
+    )
+    process, url = _start_cws(sample.folder)
+    try:
+        names = [
+            requests.post(
+                f"{url}/patient/executions", json={"n": n}, headers=TOKEN, timeout=30
+            ).json()["name"]
+            for n in range(5)
+        ]
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+    queue = MessageQueue(sample.folder / ".cws" / "engine-dev.db")
+    queue.send("patient-in", json.dumps({"n": "queued"}))
+    queue.close()
+
+    process, url = _start_cws(sample.folder)
+    try:
+
+        def statuses() -> list[str]:
+            listed = requests.get(
+                f"{url}/patient/executions", headers=TOKEN, timeout=30
+            ).json()["executions"]
+            return [*sorted({e["status"] for e in listed}), str(len(listed))]
+
+        final = _eventually(statuses, ["SUCCEEDED", "6"], timeout=30)
+        described = [
+            requests.get(
+                f"{url}/patient/executions/{name}", headers=TOKEN, timeout=30
+            ).json()
+            for name in names
+        ]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+    assert final == ["SUCCEEDED", "6"]
+    assert [d["output"] for d in described] == [{"price": 0.5}] * 5
