@@ -301,6 +301,7 @@ class _Linter:
         self.report(
             path,
             f"'{path[-1]}' must be {expected}, got {_describe(value)}.",
+            f"write {expected} here.",
             code="wrong-type",
             rank=RANK_STRUCTURE,
             at_key=False,
@@ -327,7 +328,8 @@ class _Linter:
                 ("QueryLanguage",),
                 f"'QueryLanguage' must be 'JSONPath' or 'JSONata', "
                 f"got {_describe(language)}.",
-                did_you_mean(str(language), aslspec.QUERY_LANGUAGES),
+                did_you_mean(str(language), aslspec.QUERY_LANGUAGES)
+                or "use 'JSONPath' or 'JSONata'.",
                 code="bad-value",
                 rank=RANK_STRUCTURE,
                 at_key=False,
@@ -628,7 +630,8 @@ class _Linter:
                 (*path, "QueryLanguage"),
                 f"'QueryLanguage' must be 'JSONPath' or 'JSONata', "
                 f"got {_describe(language)}.",
-                did_you_mean(str(language), aslspec.QUERY_LANGUAGES),
+                did_you_mean(str(language), aslspec.QUERY_LANGUAGES)
+                or "use 'JSONPath' or 'JSONata'.",
                 code="bad-value",
                 rank=RANK_STRUCTURE,
                 at_key=False,
@@ -1140,7 +1143,8 @@ class _Linter:
             self.report(
                 (*config_path, "Mode"),
                 f"'Mode' must be 'INLINE' or 'DISTRIBUTED', got {_describe(mode)}.",
-                did_you_mean(str(mode), aslspec.PROCESSOR_MODES),
+                did_you_mean(str(mode), aslspec.PROCESSOR_MODES)
+                or "use 'INLINE' or 'DISTRIBUTED'.",
                 code="bad-value",
                 at_key=False,
             )
@@ -1153,7 +1157,8 @@ class _Linter:
                 (*config_path, "ExecutionType"),
                 f"'ExecutionType' must be 'STANDARD' or 'EXPRESS', got "
                 f"{_describe(execution_type)}.",
-                did_you_mean(str(execution_type), aslspec.PROCESSOR_EXECUTION_TYPES),
+                did_you_mean(str(execution_type), aslspec.PROCESSOR_EXECUTION_TYPES)
+                or "use 'STANDARD' or 'EXPRESS'.",
                 code="bad-value",
                 at_key=False,
             )
@@ -1188,6 +1193,7 @@ class _Linter:
                     (*path, "ToleratedFailurePercentage"),
                     f"'ToleratedFailurePercentage' must be a number from 0 to 100, "
                     f"got {_describe(value)}.",
+                    "write a percentage such as 10 or 2.5.",
                     code="bad-value",
                     at_key=False,
                 )
@@ -1328,6 +1334,7 @@ class _Linter:
                         (*path, field),
                         f"'{field}' must be an integer from {low} to {high}, got "
                         f"{_describe(value)}.",
+                        f"write a whole number from {low} to {high}.",
                         code="bad-value",
                         at_key=False,
                     )
@@ -1349,7 +1356,8 @@ class _Linter:
                     (*path, "JitterStrategy"),
                     f"'JitterStrategy' must be 'FULL' or 'NONE', got "
                     f"{_describe(jitter)}.",
-                    did_you_mean(str(jitter), aslspec.JITTER_STRATEGIES),
+                    did_you_mean(str(jitter), aslspec.JITTER_STRATEGIES)
+                    or "use 'FULL' or 'NONE'.",
                     code="bad-value",
                     at_key=False,
                 )
@@ -1406,6 +1414,12 @@ class _Linter:
                 path,
                 f"'{path[-1]}' must be an integer from {low} to "
                 f"{aslspec.MAX_SECONDS}, got {_describe(value)}.",
+                f"write a whole number from {low} to {aslspec.MAX_SECONDS}"
+                + (
+                    ' or a JSONata "{% ... %}" expression.'
+                    if language == JSONATA
+                    else "."
+                ),
                 code="bad-value",
                 at_key=False,
             )
@@ -1548,6 +1562,8 @@ class _Linter:
             self.report(
                 (*path, *_template_path(template, where)),
                 message,
+                "a key ending in '.$' takes a path ($...) or an intrinsic call "
+                "(States.Name(...)); drop '.$' to pass the value as it is.",
                 code="bad-payload",
                 rank=RANK_EXPRESSION,
                 at_key=False,
