@@ -2,8 +2,8 @@
 
 Registered under ``/admin`` by default, it serves ``GET /admin/routes`` (every route
 with its docstring and signature) and ``GET /admin/openapi.json`` (OpenAPI 3.1 built
-from method names, parameters, type hints and docstrings). Both are computed on the
-first request and kept.
+from method names, parameters, type hints and docstrings, computed once per route
+table).
 """
 
 from __future__ import annotations
@@ -31,21 +31,20 @@ class Admin(Blueprint):
 
     def __init__(self) -> None:
         super().__init__("admin")
-        self._routes: dict[str, Any] | None = None
-        self._openapi: dict[str, Any] | None = None
+        self._openapi: tuple[object, dict[str, Any]] | None = None
 
     def get_routes(self) -> dict[str, Any]:
         """List every route of the service with its docstring and signature."""
-        if self._routes is None:
-            self._routes = routes_listing(self.service)
-        return self._routes
+        return routes_listing(self.service)
 
     @entry("/openapi.json")
     def get_openapi(self) -> dict[str, Any]:
         """Return the OpenAPI 3.1 description of the service."""
-        if self._openapi is None:
-            self._openapi = openapi(self.service)
-        return self._openapi
+        # Kept until the route table changes (a blueprint registered later).
+        table = self.service.route_table
+        if self._openapi is None or self._openapi[0] is not table:
+            self._openapi = (table, openapi(self.service))
+        return self._openapi[1]
 
 
 def routes_listing(service: TechMicroService) -> dict[str, Any]:

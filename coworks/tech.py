@@ -382,6 +382,17 @@ class TechMicroService(Chalice):
             for name, value in self.cors.get_access_control_headers().items():
                 response["headers"].setdefault(name, value)
 
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %s in service %s (request %s%s)",
+                event.get("httpMethod"),
+                event.get("path"),
+                response["statusCode"],
+                self.app_name,
+                (event.get("requestContext") or {}).get("requestId"),
+                f", workflow task {event['coworks']}" if task else "",
+            )
+
         return response
 
     def _dispatch(self, event: dict[str, Any], task: bool) -> dict[str, Any]:

@@ -127,3 +127,18 @@ def test_admin_routes_are_guarded_like_the_others() -> None:
 
 def test_admin_can_be_left_out() -> None:
     assert TestClient(Shop(admin=False)).get("/admin/routes").status_code == 404
+
+
+def test_a_blueprint_registered_later_appears_in_openapi(client: TestClient) -> None:
+    from coworks import Blueprint
+
+    class Extra(Blueprint):
+        def get(self) -> str:
+            return "extra"
+
+    assert "/extra" not in client.get("/admin/openapi.json").json["paths"]
+
+    client.service.register_blueprint(Extra(), url_prefix="/extra")
+
+    assert "/extra" in client.get("/admin/openapi.json").json["paths"]
+    assert "/extra" in client.get("/admin/routes").json
