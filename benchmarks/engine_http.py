@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -57,6 +58,8 @@ def serve(database: str) -> None:
     from coworks.engine.protocol import ProtocolApp
     from coworks.engine.service import Engine
 
+    # Waitress warns on every queued request under this load; the figure says enough.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     engine = Engine(database)
     server = create_server(ProtocolApp(engine), host="127.0.0.1", port=0, threads=8)
     print(server.effective_port, flush=True)

@@ -143,6 +143,7 @@ class Engine:
         self.handlers: dict[str, Handler] = dict(handlers or {})
         self._mocks = mocks
         self._dispatcher_factory = dispatcher_factory
+        self._shared_dispatcher: HandlerDispatcher | None = None
 
         self._live: dict[str, _Live] = {}
         self._lock = threading.RLock()
@@ -1004,8 +1005,15 @@ class Engine:
     def _dispatcher(self, context: ExecutionContext) -> TaskDispatcher:
         if self._dispatcher_factory is not None:
             return self._dispatcher_factory(context)
+        if self._mocks is not None:
+            # Mock answers count attempts per execution: one dispatcher each.
+            return HandlerDispatcher(self.handlers, self._mocks)
 
-        return HandlerDispatcher(self.handlers, self._mocks)
+        if self._shared_dispatcher is None:
+            self._shared_dispatcher = HandlerDispatcher()
+            # The same dict, so handlers added to the engine later are found.
+            self._shared_dispatcher.handlers = self.handlers
+        return self._shared_dispatcher
 
     # Internals: persistence -------------------------------------------------------
 
