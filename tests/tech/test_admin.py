@@ -142,3 +142,22 @@ def test_a_blueprint_registered_later_appears_in_openapi(client: TestClient) -> 
 
     assert "/extra" in client.get("/admin/openapi.json").json["paths"]
     assert "/extra" in client.get("/admin/routes").json
+
+
+@pytest.mark.parametrize("service", [Shop("shop"), Guarded()])
+def test_the_openapi_document_is_valid_openapi_3_1(service: TechMicroService) -> None:
+    validator = pytest.importorskip("openapi_spec_validator")
+    from coworks.admin import openapi
+
+    validator.validate(openapi(service))
+
+
+def test_an_invalid_document_is_caught_by_the_validator() -> None:
+    validator = pytest.importorskip("openapi_spec_validator")
+    from coworks.admin import openapi
+
+    document = openapi(Shop("shop"))
+    document["paths"]["/orders"]["get"]["parameters"][0]["in"] = "body"
+
+    with pytest.raises(Exception, match="body"):
+        validator.validate(document)
