@@ -732,8 +732,8 @@ def _svg_edge(
     else:
         # Leave through the gap under the source's row, run down or up the lane,
         # and come in through the gap over the target's row.
-        below = oy + box.rows[box.ranks[edge.source]][1] + _ROW_GAP / 3
-        above = oy + box.rows[box.ranks[edge.target]][0] - _ROW_GAP / 3
+        below = oy + box.rows[box.ranks[edge.source]][1] + _ROW_GAP * 0.6
+        above = oy + box.rows[box.ranks[edge.target]][0] - _ROW_GAP * 0.2
         x = ox + lane
         points = (
             f"M {x1:.1f} {y1:.1f} L {x1:.1f} {below:.1f} L {x:.1f} {below:.1f} "
