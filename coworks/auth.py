@@ -106,7 +106,7 @@ def policy_for(result: Any, request: AuthRequest) -> dict[str, Any]:
 
     Args:
         result: ``True`` (allow all), ``False`` (deny), a list of route patterns,
-            or an :class:`AuthResponse`.
+            an :class:`AuthResponse` (or Chalice's).
         request: the request being authorized.
 
     Returns:
@@ -121,6 +121,12 @@ def policy_for(result: Any, request: AuthRequest) -> dict[str, Any]:
         response = AuthResponse([])
     elif isinstance(result, AuthResponse):
         response = result
+    elif type(result).__name__ == "AuthResponse" and callable(
+        getattr(result, "to_dict", None)
+    ):
+        # Chalice's AuthResponse: it builds its policy from the same method ARN.
+        answer: dict[str, Any] = result.to_dict(request)
+        return answer
     elif isinstance(result, list | tuple) and all(isinstance(r, str) for r in result):
         response = AuthResponse(list(result))
     else:

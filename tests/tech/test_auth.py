@@ -174,3 +174,23 @@ def test_local_method_arns_have_the_api_gateway_shape() -> None:
     assert method_arn("dev", "GET", "/a/b") == (
         "arn:aws:execute-api:us-east-1:000000000000:local/dev/GET/a/b"
     )
+
+
+def test_a_chalice_auth_response_is_honoured() -> None:
+    from chalice import AuthResponse as ChaliceAuthResponse
+    from chalice import AuthRoute
+
+    class Chaliced(TechMicroService):
+        def auth(self, auth_request: AuthRequest) -> Any:
+            return ChaliceAuthResponse([AuthRoute("/a", ["GET"])], principal_id="bob")
+
+        def get_a(self) -> str:
+            return "a"
+
+        def post_a(self) -> str:
+            return "a"
+
+    client = TestClient(Chaliced(admin=False), headers={"Authorization": "t"})
+
+    assert client.get("/a").status_code == 200
+    assert client.post("/a").status_code == 403
