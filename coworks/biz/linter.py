@@ -73,10 +73,10 @@ def lint(
         The problems, errors before warnings; empty when the definition is clean.
     """
     if isinstance(definition, str):
-        try:
-            document = load_document(definition, file=file, require_mapping=False)
-        except ProblemsError as err:
-            return list(err.problems)
+        loaded = _load_text(definition, file)
+        if isinstance(loaded, list):
+            return loaded
+        document = loaded
     else:
         document = Document.from_data(definition, file=file)
 
@@ -110,10 +110,10 @@ def lint_state(
         The problems, errors before warnings; empty when the state is clean.
     """
     if isinstance(state, str):
-        try:
-            single = load_document(state, file=file, require_mapping=False)
-        except ProblemsError as err:
-            return list(err.problems)
+        loaded = _load_text(state, file)
+        if isinstance(loaded, list):
+            return loaded
+        single = loaded
     else:
         single = Document.from_data(state, file=file)
 
@@ -139,6 +139,40 @@ def lint_state(
         )
     ]
     return sorted(problems, key=_order)
+
+
+def _load_text(text: str, file: str | None) -> Document | list[Problem]:
+    """Load ASL JSON text with positions, or return why it is not JSON."""
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return load_document(text, file=file, require_mapping=False)
+        except ProblemsError as err:
+            return list(err.problems)
+
+    # The positioned loader reads YAML too; an ASL definition must be JSON.
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        line = getattr(err, "lineno", None)
+        column = getattr(err, "colno", None)
+        lines = text.splitlines()
+        source = lines[line - 1] if line and 0 < line <= len(lines) else None
+        reason = getattr(err, "msg", str(err))
+        return [
+            Problem(
+                f"The definition is not JSON: {reason.lower()}.",
+                file=file,
+                line=line,
+                column=column,
+                source_line=source,
+                hint="an ASL definition is a JSON object: "
+                '{"StartAt": ..., "States": {...}}.',
+                code="syntax",
+                rank=RANK_SYNTAX,
+            )
+        ]
+
+    return Document.from_data(data, file=file)
 
 
 def _is_own_transition(path: tuple[PathPart, ...]) -> bool:

@@ -659,3 +659,12 @@ def test_lint_state_still_checks_transitions_inside_its_branches() -> None:
     assert [(p.code, p.to_dict()["path"]) for p in _errors(problems)] == [
         ("missing-target", "Branches[0].States.X.Next")
     ]
+
+
+@pytest.mark.parametrize("text", ["StartAt: A\nStates: {}", "not a definition", ""])
+def test_text_that_is_not_json_is_refused_even_when_it_is_yaml(text: str) -> None:
+    problems = lint(text, file="machine.json")
+
+    assert [(p.code, p.file, p.line) for p in problems] == [
+        ("syntax", "machine.json", 1)
+    ]
