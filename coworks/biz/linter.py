@@ -72,15 +72,17 @@ def lint(
     Returns:
         The problems, errors before warnings; empty when the definition is clean.
     """
+    loaded: list[Problem] = []
     if isinstance(definition, str):
-        loaded = _load_text(definition, file)
-        if isinstance(loaded, list):
+        parsed, loaded = _load_text(definition, file)
+        if parsed is None:
             return loaded
-        document = loaded
+        document = parsed
     else:
         document = Document.from_data(definition, file=file)
 
     linter = _Linter(document, state_machine_type)
+    linter.problems.extend(loaded)
     linter.check()
     logger.debug("linted %s: %d problems", file or "<definition>", len(linter.problems))
 
@@ -109,11 +111,12 @@ def lint_state(
     Returns:
         The problems, errors before warnings; empty when the state is clean.
     """
+    loaded: list[Problem] = []
     if isinstance(state, str):
-        loaded = _load_text(state, file)
-        if isinstance(loaded, list):
+        parsed, loaded = _load_text(state, file)
+        if parsed is None:
             return loaded
-        single = loaded
+        single = parsed
     else:
         single = Document.from_data(state, file=file)
 
@@ -129,7 +132,7 @@ def lint_state(
     linter = _Linter(document, state_machine_type)
     linter.check()
 
-    problems = [
+    problems = loaded + [
         replace(problem, path=problem.path[len(prefix) :])
         for problem in linter.problems
         if problem.path[: len(prefix)] == prefix
@@ -141,13 +144,26 @@ def lint_state(
     return sorted(problems, key=_order)
 
 
-def _load_text(text: str, file: str | None) -> Document | list[Problem]:
-    """Load ASL JSON text with positions, or return why it is not JSON."""
+def _load_text(text: str, file: str | None) -> tuple[Document | None, list[Problem]]:
+    """Load ASL JSON text with positions.
+
+    Returns:
+        The document (``None`` when the text is not JSON) and the problems found while
+        loading: why it is not JSON, or warnings about duplicate keys.
+    """
     if text.lstrip()[:1] in ("{", "["):
         try:
-            return load_document(text, file=file, require_mapping=False)
+            return load_document(text, file=file, require_mapping=False), []
         except ProblemsError as err:
-            return list(err.problems)
+            if any(problem.code != "duplicate-key" for problem in err.problems):
+                return None, list(err.problems)
+            duplicates = [
+                replace(problem, severity="warning") for problem in err.problems
+            ]
+
+        # AWS reads JSON with the last of duplicate keys winning, so duplicates only
+        # draw warnings, and the rest is linted without positions.
+        return Document.from_data(json.loads(text), file=file), duplicates
 
     # The positioned loader reads YAML too; an ASL definition must be JSON.
     try:
@@ -158,21 +174,20 @@ def _load_text(text: str, file: str | None) -> Document | list[Problem]:
         lines = text.splitlines()
         source = lines[line - 1] if line and 0 < line <= len(lines) else None
         reason = getattr(err, "msg", str(err))
-        return [
-            Problem(
-                f"The definition is not JSON: {reason.lower()}.",
-                file=file,
-                line=line,
-                column=column,
-                source_line=source,
-                hint="an ASL definition is a JSON object: "
-                '{"StartAt": ..., "States": {...}}.',
-                code="syntax",
-                rank=RANK_SYNTAX,
-            )
-        ]
+        problem = Problem(
+            f"The definition is not JSON: {reason.lower()}.",
+            file=file,
+            line=line,
+            column=column,
+            source_line=source,
+            hint="an ASL definition is a JSON object: "
+            '{"StartAt": ..., "States": {...}}.',
+            code="syntax",
+            rank=RANK_SYNTAX,
+        )
+        return None, [problem]
 
-    return Document.from_data(data, file=file)
+    return Document.from_data(data, file=file), []
 
 
 def _is_own_transition(path: tuple[PathPart, ...]) -> bool:

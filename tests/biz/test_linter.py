@@ -668,3 +668,13 @@ def test_text_that_is_not_json_is_refused_even_when_it_is_yaml(text: str) -> Non
     assert [(p.code, p.file, p.line) for p in problems] == [
         ("syntax", "machine.json", 1)
     ]
+
+
+def test_duplicate_keys_only_warn_and_the_last_one_wins_as_in_aws() -> None:
+    text = '{"StartAt": "A", "StartAt": "B", "States": {"B": {"Type": "Succeed"}}}'
+
+    problems = lint(text)
+
+    assert [(p.severity, p.code, p.column) for p in problems] == [
+        ("warning", "duplicate-key", 18)
+    ]
