@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,18 @@ from coworks.biz.model import (
     ordered,
     pascal,
     slug,
+    snake,
 )
 from coworks.biz.validate import Catalogue, validate_workflow
 from coworks.document import Document
-from coworks.problems import ProblemsError
+from coworks.problems import PathPart, Problem, ProblemsError
 from coworks.project import DEFAULT_STAGE, substitution_key
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["compile_document", "compile_workflow", "is_jsonata_value", "is_path_value"]
+
+Path_ = tuple[PathPart, ...]
 
 _PATH_VALUE = re.compile(r"^\$(?:$|[.\[$]|[A-Za-z_])|^States\.[A-Za-z0-9]+\(")
 _ROUTE_VARIABLE = re.compile(r"\{([^{}]+)\}")
@@ -100,7 +104,58 @@ def compile_document(
         raise ProblemsError([document.problem(err.path, err.message)]) from err
     logger.debug("compiled %s: %d states", document.file, len(definition["States"]))
 
+    # The last stage of the pipeline: what AWS would refuse is reported on the YAML.
+    from coworks.biz.linter import lint
+
+    problems = [
+        _located(problem, compiler.origins, document)
+        for problem in lint(definition, file=document.file)
+    ]
+    if any(problem.severity == "error" for problem in problems):
+        raise ProblemsError(problems)
+
     return definition
+
+
+def _located(
+    problem: Problem, origins: dict[Path_, Path_], document: Document
+) -> Problem:
+    """Move a problem of the compiled ASL onto the workflow state it comes from.
+
+    The message keeps naming ASL fields; the location becomes the DSL state, or its
+    field when the DSL writes it (``ResultPath`` is ``result_path``, at the state's top
+    or under its kind key, as ``wait: {timestamp: ...}``).
+    """
+    path = tuple(problem.path)
+    for end in range(len(path), 0, -1):
+        origin = origins.get(path[:end])
+        if origin is not None:
+            break
+    else:
+        return problem
+
+    where = origin
+    state = document.get(origin)
+    field = path[end] if end < len(path) else None
+    if isinstance(state, dict) and isinstance(field, str):
+        key = snake(field.removesuffix(".$"))
+        if key in state:
+            where = (*origin, key, *path[end + 1 :])
+        else:
+            for kind, value in state.items():
+                if isinstance(value, dict) and key in value:
+                    where = (*origin, kind, key)
+                    break
+    located = document.problem(where, problem.message, hint=problem.hint)
+
+    return replace(
+        problem,
+        file=located.file,
+        line=located.line,
+        column=located.column,
+        path=where,
+        source_line=located.source_line,
+    )
 
 
 class _CompileError(Exception):
@@ -145,6 +200,8 @@ class _Compiler:
         self.substitutions = substitutions
         self.stage = stage
         self.query_language = "JSONPath"
+        #: Where each compiled state comes from: its ASL key path -> its DSL key path.
+        self.origins: dict[Path_, Path_] = {}
 
     # ------------------------------------------------------------------ machines
 
@@ -158,7 +215,7 @@ class _Compiler:
             definition["Comment"] = data["comment"]
         if "query_language" in data:
             definition["QueryLanguage"] = self.query_language
-        definition.update(self.machine(data, ("states",)))
+        definition.update(self.machine(data, ("states",), ()))
         if "timeout_seconds" in data:
             definition["TimeoutSeconds"] = data["timeout_seconds"]
         if "asl_version" in data:
@@ -167,24 +224,28 @@ class _Compiler:
         return definition
 
     def machine(
-        self, data: dict[str, Any], path: tuple[str | int, ...]
+        self, data: dict[str, Any], path: Path_, where: Path_
     ) -> dict[str, Any]:
         states = data["states"]
         names = [state["name"] for state in states]
         compiled: dict[str, Any] = {}
         for index, state in enumerate(states):
             following = names[index + 1] if index + 1 < len(names) else None
-            compiled[state["name"]] = self.state(state, following, (*path, index))
+            origin = (*where, "States", state["name"])
+            self.origins[origin] = (*path, index)
+            compiled[state["name"]] = self.state(
+                state, following, (*path, index), origin
+            )
 
         return {"StartAt": data.get("start_at", names[0]), "States": compiled}
 
     def sub_machine(
-        self, data: dict[str, Any], path: tuple[str | int, ...]
+        self, data: dict[str, Any], path: Path_, where: Path_
     ) -> dict[str, Any]:
         machine: dict[str, Any] = {}
         if "comment" in data:
             machine["Comment"] = data["comment"]
-        machine.update(self.machine(data, (*path, "states")))
+        machine.update(self.machine(data, (*path, "states"), where))
         if "processor_config" in data:
             machine["ProcessorConfig"] = self.structured(data["processor_config"])
 
@@ -193,7 +254,11 @@ class _Compiler:
     # ------------------------------------------------------------------ states
 
     def state(
-        self, state: dict[str, Any], following: str | None, path: tuple[str | int, ...]
+        self,
+        state: dict[str, Any],
+        following: str | None,
+        path: Path_,
+        where: Path_,
     ) -> dict[str, Any]:
         kind = next(key for key in KINDS if key in state)
         fields: dict[str, Any] = {"Type": KINDS[kind]}
@@ -224,13 +289,15 @@ class _Compiler:
             fields.update({pascal(k): v for k, v in state["fail"].items()})
         elif kind == "parallel":
             fields["Branches"] = [
-                self.sub_machine(branch, (*path, "parallel", index))
+                self.sub_machine(
+                    branch, (*path, "parallel", index), (*where, "Branches", index)
+                )
                 for index, branch in enumerate(state["parallel"])
             ]
         elif kind == "map":
             processor = state["map"]
             field = "Iterator" if processor.get("legacy_iterator") else "ItemProcessor"
-            fields[field] = self.sub_machine(processor, (*path, "map"))
+            fields[field] = self.sub_machine(processor, (*path, "map"), (*where, field))
 
         if KINDS[kind] not in ("Choice", "Succeed", "Fail"):
             if state.get("end"):
@@ -348,6 +415,7 @@ class _Compiler:
         handlers: list[tuple[list[dict[str, Any]], tuple[str | int, ...]]] = []
         for index, state in enumerate(chain):
             following = chain[index + 1]["name"] if index + 1 < len(chain) else None
+            self.origins[("States", state["name"])] = (*path, index)
             states[state["name"]] = self.state_03(state, following, (*path, index))
             if state.get("catch"):
                 handlers.append((state["catch"], (*path, index, "catch")))

@@ -688,3 +688,25 @@ def test_compiled_tech_calls_run_on_the_engine_against_a_real_service(
         assert result.output == output
     if "statusCode" in json.dumps(result.output):
         assert result.output["send_hello"]["result"]["statusCode"] == 200
+
+
+def test_what_aws_would_refuse_is_reported_on_the_yaml_line_it_comes_from() -> None:
+    text = """\
+version: 1
+query_language: jsonata
+states:
+  - name: P
+    parallel:
+      - states:
+          - name: A
+            pass: true
+            result_path: $.x
+"""
+
+    with pytest.raises(ProblemsError) as caught:
+        compile_workflow(text)
+
+    problem = caught.value.problems[0]
+    assert "'ResultPath' is a JSONPath field" in problem.message
+    assert (problem.line, problem.column) == (9, 13)
+    assert problem.path == ("states", 0, "parallel", 0, "states", 0, "result_path")

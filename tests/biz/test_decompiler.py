@@ -20,6 +20,11 @@ REFUSED = {
     "statelint:state_node_spec.rb#inline2": "A comparison needs exactly one operator",
     # asl-validator accepts an unquoted string in a JSONPath filter; Jayway does not.
     "asl-validator:valid-current-value-predicate.json": "not a valid intrinsic call",
+    # The linter, run on the compiled ASL, follows AWS's API: Credentials needs RoleArn
+    # and variable names are identifiers.
+    "statelint:test/task-with-credentials.json": "'RoleArn' is required",
+    "asl-validator:valid-task-credentials.json": "'RoleArn' is required",
+    "asl-validator:valid-assign.asl.json": "not a valid variable name",
 }
 
 
