@@ -57,9 +57,12 @@ def details_key(event_type: str) -> str:
     return key
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def to_json(value: Any) -> str:
     """Serialise ``value`` as Step Functions writes payloads (compact JSON)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 class History:
@@ -84,6 +87,21 @@ class History:
         self.sink = sink
         self.last_id = first_id
         self.limit = limit
+        self._last_value: Any = None
+        self._last_text = "null"
+
+    def serialise(self, value: Any) -> str:
+        """Return ``value`` as compact JSON, reusing the last text for the same object.
+
+        A state's output is the next state's input: the same object is written twice
+        in a row, and the interpreter never changes a payload in place.
+        """
+        if value is self._last_value:
+            return self._last_text
+        text = _ENCODER.encode(value)
+        self._last_value = value
+        self._last_text = text
+        return text
 
     def add(
         self,

@@ -122,7 +122,11 @@ class Listener(Protocol):
         ...
 
     def on_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Receive the checkpoint taken before each top-level state is entered."""
+        """Receive the checkpoint taken before each top-level state is entered.
+
+        A listener with a false ``wants_checkpoints`` attribute is not called, which
+        saves building checkpoints nobody keeps.
+        """
         ...
 
 
@@ -248,18 +252,44 @@ async def run_execution(
     frame = Frame(checkpoint.variables)
     data = checkpoint.input
     state = machine.states[checkpoint.state]
+    wants_checkpoints = listener is not None and getattr(
+        listener, "wants_checkpoints", True
+    )
+    entry = (state, data, history.last_id)
     try:
         while True:
-            checkpoint = Checkpoint(
-                state.name, data, dict(frame.variables), history.last_id
-            )
-            if listener is not None:
-                listener.on_checkpoint(checkpoint)
+            entry = (state, data, history.last_id)
+            if wants_checkpoints:
+                assert listener is not None
+                listener.on_checkpoint(
+                    Checkpoint(state.name, data, dict(frame.variables), entry[2])
+                )
             data, following = await run_state(rt, state, data, frame)
             if following is None:
                 break
             state = machine.states[following]
-    except ExecutionTimedOut:
+    except (ExecutionTimedOut, StatesError) as err:
+        checkpoint = Checkpoint(
+            entry[0].name, entry[1], dict(frame.variables), entry[2]
+        )
+        return _failed(history, err, checkpoint, context)
+
+    history.add(
+        "ExecutionSucceeded",
+        {"output": to_json(data), "outputDetails": {"truncated": False}},
+        final=True,
+    )
+    return Outcome("SUCCEEDED", output=data)
+
+
+def _failed(
+    history: History,
+    err: Exception,
+    checkpoint: Checkpoint,
+    context: ExecutionContext,
+) -> Outcome:
+    """Write the execution's last event for a timeout or an uncaught error."""
+    if isinstance(err, ExecutionTimedOut):
         history.add(
             "ExecutionTimedOut",
             {"error": TIMEOUT, "cause": "The execution timed out."},
@@ -269,31 +299,25 @@ async def run_execution(
             "TIMED_OUT",
             error=TIMEOUT,
             cause="The execution timed out.",
-            failed_state=state.name,
-            checkpoint=checkpoint,
-        )
-    except StatesError as err:
-        details = {"error": err.error}
-        if err.cause is not None:
-            details["cause"] = err.cause
-        history.add("ExecutionFailed", details, final=True)
-        logger.debug(
-            "execution %s failed in %s: %s", context.execution_arn, state.name, err
-        )
-        return Outcome(
-            "FAILED",
-            error=err.error,
-            cause=err.cause,
-            failed_state=state.name,
+            failed_state=checkpoint.state,
             checkpoint=checkpoint,
         )
 
-    history.add(
-        "ExecutionSucceeded",
-        {"output": to_json(data), "outputDetails": {"truncated": False}},
-        final=True,
+    assert isinstance(err, StatesError)
+    details = {"error": err.error}
+    if err.cause is not None:
+        details["cause"] = err.cause
+    history.add("ExecutionFailed", details, final=True)
+    logger.debug(
+        "execution %s failed in %s: %s", context.execution_arn, checkpoint.state, err
     )
-    return Outcome("SUCCEEDED", output=data)
+    return Outcome(
+        "FAILED",
+        error=err.error,
+        cause=err.cause,
+        failed_state=checkpoint.state,
+        checkpoint=checkpoint,
+    )
 
 
 def execute(
@@ -372,6 +396,8 @@ _LOCAL_ACCOUNT = "000000000000"
 
 class _ListListener:
     """Keeps the events in a list; checkpoints are not needed in memory."""
+
+    wants_checkpoints = False
 
     def __init__(self, events: list[dict[str, Any]]) -> None:
         self.events = events

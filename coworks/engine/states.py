@@ -50,10 +50,17 @@ _MAX_WAIT_SECONDS = 99_999_999
 _NOT_TRUNCATED = {"truncated": False}
 
 
+_last_time: list[Any] = [None, ""]
+
+
 def iso_time(moment: dt.datetime) -> str:
     """Format an instant as the context object does: ``2024-01-01T00:00:00.000Z``."""
-    moment = moment.astimezone(dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment == _last_time[0]:
+        return str(_last_time[1])
+    utc = moment.astimezone(dt.UTC)
+    text = utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    _last_time[0], _last_time[1] = moment, text
+    return text
 
 
 # --- execution-wide data ----------------------------------------------------------
@@ -194,7 +201,11 @@ async def run_state(
     history = rt.history
     entered = history.add(
         state.entered,
-        {"name": state.name, "input": to_json(data), "inputDetails": _NOT_TRUNCATED},
+        {
+            "name": state.name,
+            "input": history.serialise(data),
+            "inputDetails": _NOT_TRUNCATED,
+        },
     )
     if rt.deadline is not None and rt.clock.now() >= rt.deadline:
         raise ExecutionTimedOut()
@@ -246,9 +257,11 @@ async def run_state(
             following = catcher.next
             break
 
+    text = history.serialise(output)
+    io.check_size(text, state.name)
     details: dict[str, Any] = {
         "name": state.name,
-        "output": to_json(output),
+        "output": text,
         "outputDetails": _NOT_TRUNCATED,
     }
     if assigned:
