@@ -19,6 +19,8 @@ from coworks.errors import CoworksError
 COMMANDS: dict[str, str] = {
     "compile": "coworks.biz.commands:compile_command",
     "decompile": "coworks.biz.commands:decompile_command",
+    "exec": "coworks.biz.bizcommands:exec_command",
+    "executions": "coworks.biz.bizcommands:executions_command",
     "graph": "coworks.biz.lintcommands:graph",
     "new": "coworks.commands:new",
     "routes": "coworks.commands:routes",

@@ -182,6 +182,10 @@ class Backend:
         """Return one registered workflow, or raise :class:`NotFoundError`."""
         raise NotImplementedError
 
+    def lookup(self, name: str) -> Workflow:
+        """Return a workflow registered by another process, without changing it."""
+        raise NotImplementedError
+
     def start(
         self, workflow: str, input: Any = None, *, name: str | None = None
     ) -> Execution:
@@ -260,7 +264,7 @@ class PendingBackend(Backend):
             "The workflows are not started yet: wait for cws run to finish starting."
         )
 
-    register = workflows = workflow = start = describe = _refuse
+    register = workflows = workflow = lookup = start = describe = _refuse
     executions = history = stop = redrive = wait = _refuse
 
 
@@ -405,9 +409,26 @@ class StatesBackend(Backend):
             token = answer.get("nextToken")
             if not token:
                 raise NotFoundError(
-                    f"The state machine '{name}' exists but cannot be listed.",
+                    f"There is no state machine named '{name}'. Run cws run once so "
+                    "that it registers the workflow.",
                     details={"code": "StateMachineDoesNotExist"},
                 )
+
+    def lookup(self, name: str) -> Workflow:
+        """Return a workflow registered by another process, without changing it.
+
+        Raises:
+            NotFoundError: no state machine has that name.
+        """
+        arn = self._existing_arn(name)
+        answer = self._call("describe_state_machine", stateMachineArn=arn)
+        definition = _decode(answer.get("definition"))
+        workflow = Workflow(
+            name, arn, definition if isinstance(definition, dict) else {}
+        )
+        self._workflows[name] = workflow
+
+        return workflow
 
     def _needs_update(self, arn: str, text: str) -> bool:
         """Whether the stored definition of ``arn`` differs from ``text``."""

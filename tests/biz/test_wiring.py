@@ -490,3 +490,88 @@ def test_accepted_executions_and_messages_survive_a_killed_cws_run(
 
     assert final == ["SUCCEEDED", "6"]
     assert [d["output"] for d in described] == [{"price": 0.5}] * 5
+
+
+# ---------------------------------------------------------- cws exec, executions
+
+
+def cws(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from coworks.cli import main
+
+    try:
+        # The console script exits with what main() returns.
+        code = int(main(list(args)) or 0)
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cws_exec_prints_the_trace_and_the_output(
+    sample: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cws(
+        capsys, "-p", str(sample.folder), "exec", "warehouse", "--input", '{"key": "z"}'
+    )
+
+    assert code == 0
+    lines = out.splitlines()
+    assert re.match(
+        r"\+\d+\.\d{3}s  Ask warehouse +Task +ok after 3 attempts "
+        r"\(Tech\.503 retried\)",
+        lines[0],
+    )
+    assert lines[1] == "Status: SUCCEEDED"
+    assert json.loads("\n".join(lines[2:])) == {"key": "z", "attempts": 3}
+
+
+def test_cws_exec_reads_a_file_and_fails_with_the_error(
+    sample: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "big.json"
+    data.write_text('{"item": "apple", "quantity": 99}')
+
+    code, out, _ = cws(
+        capsys, "-p", str(sample.folder), "exec", "order", "--input", f"@{data}"
+    )
+
+    assert code == 1
+    assert "Too big" in out and "Error: TooBig" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["exec", "order", "--input", "{bad"], "--input value is not JSON"),
+        (["exec", "order", "--input", "@missing.json"], "cannot read 'missing.json'"),
+        (["exec", "nope"], "no workflow 'nope'. Its workflows: basket, invoice"),
+        (["executions", "order", "--status", "DONE"], "'DONE' is not a status"),
+    ],
+)
+def test_bad_command_lines_are_refused_with_the_fix(
+    sample: Project,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    code, _, err = cws(capsys, "-p", str(sample.folder), *args)
+
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_cws_executions_lists_what_cws_run_ran(
+    sample: Project, served: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = requests.post(
+        f"{served}/order/executions?wait=10",
+        json={"item": "plum", "quantity": 1},
+        headers=TOKEN,
+        timeout=30,
+    ).json()
+
+    code, out, _ = cws(capsys, "-p", str(sample.folder), "executions", "order")
+
+    assert code == 0
+    assert started["name"] in out and "SUCCEEDED" in out
