@@ -184,7 +184,26 @@ def test_problems_of_a_compiled_workflow_point_at_its_yaml_lines(
     assert result.exit_code == ProblemsError.exit_code
     assert f"{workflow}:6:5: error: 'HeartbeatSeconds' (10)" in result.output
     assert f"{workflow}:9:7: error: 'Timestamp' must be" in result.output
-    assert "(at States.Pause.Timestamp)" in result.output
+
+
+def test_express_problems_of_a_compiled_workflow_point_at_its_yaml_lines(
+    tmp_path: Path,
+) -> None:
+    workflow = tmp_path / "sync.yml"
+    workflow.write_text(
+        "version: 1\n"
+        "states:\n"
+        "  - name: Child\n"
+        "    task: arn:aws:states:::states:startExecution.sync\n",
+        "utf-8",
+    )
+
+    standard = CliRunner().invoke(validate, [str(workflow)])
+    express = CliRunner().invoke(validate, ["--type", "EXPRESS", str(workflow)])
+
+    assert standard.exit_code == 0, standard.output
+    assert express.exit_code == ProblemsError.exit_code
+    assert f"{workflow}:3:5: error: Express state machines" in express.output
 
 
 def test_validate_json_prints_one_report_per_file(files: dict[str, Path]) -> None:
