@@ -239,6 +239,38 @@ class TechMicroService(Chalice):
                 cors=self.cors,
             )
 
+    def _register_handler(
+        self,
+        handler_type: str,
+        name: str,
+        user_handler: Callable[..., Any],
+        wrapped_handler: Callable[..., Any],
+        kwargs: Any,
+        options: dict[Any, Any] | None = None,
+    ) -> None:
+        """Refuse Chalice's decorators: a service declares everything by methods.
+
+        Raises:
+            ConfigError: always, naming the CoWorks way to do the same.
+        """
+        fix = _CHALICE_DECORATORS.get(handler_type, "it is not supported by CoWorks")
+        raise ConfigError(
+            f"The Chalice decorator for {handler_type!r} (on {name!r}) would never be "
+            f"called by a TechMicroService: {fix}."
+        )
+
+    def register_middleware(self, func: Any, event_type: str = "all") -> None:
+        """Refuse Chalice middleware, which a TechMicroService would never run.
+
+        Raises:
+            ConfigError: always; use the lifecycle hooks instead.
+        """
+        raise ConfigError(
+            "Chalice middleware is never run by a TechMicroService: override "
+            "before_activation(self, event, context) and after_activation(self, "
+            "response) instead."
+        )
+
     @property
     def has_auth(self) -> bool:
         """Whether the service defines an ``auth`` method."""
@@ -460,6 +492,16 @@ class TechMicroService(Chalice):
             raise Exception("Unauthorized") from err
 
         return policy_for(result, request)
+
+
+#: Chalice decorator kinds and how a TechMicroService does the same.
+_CHALICE_DECORATORS = {
+    "route": "name a method after its verb and path (get_items) or use coworks.entry",
+    "authorizer": "define auth(self, auth_request) on the service",
+    "on_sqs_message": "define on_message(self, message) on the service",
+    "schedule": "define on_schedule(self, event) on the service",
+    "on_cw_event": "define on_schedule(self, event) on the service",
+}
 
 
 def _module_folder(cls: type) -> str:

@@ -383,3 +383,30 @@ def test_an_event_with_null_headers_and_no_request_context_is_served() -> None:
     }
 
     assert Results(admin=False)(event, None)["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    ("decorate", "fix"),
+    [
+        (lambda app: app.route("/x"), "get_items"),
+        (lambda app: app.authorizer(), "auth"),
+        (lambda app: app.on_sqs_message(queue="q"), "on_message"),
+        (lambda app: app.schedule("rate(1 hour)"), "on_schedule"),
+        (lambda app: app.lambda_function(), "not supported"),
+    ],
+)
+def test_chalice_decorators_are_refused_with_the_coworks_way(
+    decorate: Any, fix: str
+) -> None:
+    app = Results(admin=False)
+
+    with pytest.raises(ConfigError, match=fix):
+
+        @decorate(app)
+        def handler(*args: Any) -> None:
+            pass
+
+
+def test_chalice_middleware_is_refused_with_the_hooks_to_use() -> None:
+    with pytest.raises(ConfigError, match="before_activation"):
+        Results(admin=False).register_middleware(lambda event, get: get(event))
