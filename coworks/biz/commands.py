@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from coworks.errors import ConfigError
+from coworks.problems import Problem
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +71,16 @@ def compile_command(
         )
     substitutions.update(_pairs(substitutes))
 
+    warnings: list[Problem] = []
     definition = compile_workflow(
-        file, catalogue=catalogue, substitutions=substitutions, stage=stage
+        file,
+        catalogue=catalogue,
+        substitutions=substitutions,
+        stage=stage,
+        warnings=warnings,
     )
+    for warning in warnings:
+        click.echo(warning.format(), err=True)
     text = json.dumps(definition, indent=2, ensure_ascii=False)
     if output is None:
         click.echo(text)

@@ -30,7 +30,7 @@ from coworks.biz.model import (
     slug,
     snake,
 )
-from coworks.biz.validate import Catalogue, validate_workflow
+from coworks.biz.validate import Catalogue, check_workflow
 from coworks.document import Document
 from coworks.problems import PathPart, Problem, ProblemsError
 from coworks.project import DEFAULT_STAGE, substitution_key
@@ -51,6 +51,7 @@ def compile_workflow(
     catalogue: Catalogue | None = None,
     substitutions: dict[str, str] | None = None,
     stage: str | None = None,
+    warnings: list[Problem] | None = None,
 ) -> dict[str, Any]:
     """Compile a workflow file or text into an ASL definition.
 
@@ -61,6 +62,7 @@ def compile_workflow(
         substitutions: values for the ``${name}`` placeholders of Lambda ARNs, e.g.
             ``{"tech_mail": "arn:aws:lambda:...:function:p-mail-dev"}``.
         stage: the stage written in tech calls' ``requestContext``.
+        warnings: a list receiving the problems that do not stop compiling.
 
     Returns:
         The ASL definition, with a stable key order.
@@ -72,7 +74,11 @@ def compile_workflow(
     document = load_workflow(source)
 
     return compile_document(
-        document, catalogue=catalogue, substitutions=substitutions, stage=stage
+        document,
+        catalogue=catalogue,
+        substitutions=substitutions,
+        stage=stage,
+        warnings=warnings,
     )
 
 
@@ -82,6 +88,7 @@ def compile_document(
     catalogue: Catalogue | None = None,
     substitutions: dict[str, str] | None = None,
     stage: str | None = None,
+    warnings: list[Problem] | None = None,
 ) -> dict[str, Any]:
     """Validate a loaded workflow document and compile it.
 
@@ -90,7 +97,9 @@ def compile_document(
     Raises:
         ProblemsError: the workflow breaks a rule.
     """
-    validate_workflow(document, catalogue=catalogue)
+    problems = check_workflow(document, catalogue=catalogue)
+    if any(problem.severity == "error" for problem in problems):
+        raise ProblemsError(problems)
 
     compiler = _Compiler(
         workflow=workflow_name(document),
@@ -98,21 +107,20 @@ def compile_document(
         substitutions=substitutions or {},
         stage=stage or DEFAULT_STAGE,
     )
-    try:
-        definition = compiler.workflow(document.data)
-    except _CompileError as err:
-        raise ProblemsError([document.problem(err.path, err.message)]) from err
+    definition = compiler.workflow(document.data)
     logger.debug("compiled %s: %d states", document.file, len(definition["States"]))
 
     # The last stage of the pipeline: what AWS would refuse is reported on the YAML.
     from coworks.biz.linter import lint
 
-    problems = [
+    problems.extend(
         _located(problem, compiler.origins, document)
         for problem in lint(definition, file=document.file)
-    ]
+    )
     if any(problem.severity == "error" for problem in problems):
         raise ProblemsError(problems)
+    if warnings is not None:
+        warnings.extend(problems)
 
     return definition
 
@@ -156,13 +164,6 @@ def _located(
         path=where,
         source_line=located.source_line,
     )
-
-
-class _CompileError(Exception):
-    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
 
 
 def is_path_value(value: Any) -> bool:

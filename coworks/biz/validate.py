@@ -207,6 +207,25 @@ class _Checker:
         if "version" in self.data and self.data["version"] != VERSION_1:
             return  # the schema reports the unknown version
         self.machine(self.data, ())
+        if isinstance(self.data.get("input_schema"), dict):
+            self.input_schema(self.data["input_schema"])
+
+    def input_schema(self, schema: dict[str, Any]) -> None:
+        from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+        from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
+
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as err:
+            where = ("input_schema", *err.absolute_path)
+            self.add(
+                where,
+                f"The input schema is not a valid JSON Schema: {err.message}.",
+                "fix it after https://json-schema.org/draft/2020-12 (type, "
+                "properties, required...).",
+                code="input-schema",
+                rank=RANK_STRUCTURE,
+            )
 
     def machine(self, data: dict[str, Any], path: Path_) -> None:
         states = data.get("states")

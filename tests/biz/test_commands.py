@@ -158,3 +158,19 @@ def test_decompile_refuses_what_is_not_a_state_machine(
 
     assert code == 3
     assert "The definition has no 'States' object." in err
+
+
+def test_compile_shows_warnings_and_still_prints_the_asl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "flow.yml"
+    path.write_text(
+        "version: 1\nquery_language: jsonata\nstates:\n"
+        "  - name: A\n    tech: {service: s, get: /x, query: {a: $.x}}\n"
+    )
+
+    code, out, err = cws("-p", str(tmp_path), "compile", str(path), capsys=capsys)
+
+    assert code == 0
+    assert json.loads(out)["StartAt"] == "A"
+    assert f"{path}:5:44: warning: The value '$.x' is sent as text" in err

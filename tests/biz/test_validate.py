@@ -246,6 +246,18 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
         "The DSL version: 1 (omit it for a CoWorks 0.3 file).",
     ),
     (
+        "invalid input schema",
+        """\
+        version: 1
+        input_schema: {type: objekt}
+        states:
+          - {name: A, pass: true}
+        """,
+        "2:16",
+        "The input schema is not a valid JSON Schema",
+        None,
+    ),
+    (
         "0.3 goto to an unknown state",
         """\
         states:
