@@ -68,6 +68,10 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 #: How long events wait in memory before a grouped commit, in seconds.
 FLUSH_DELAY = 0.005
 
+#: State types without side effects: the checkpoint before one may wait for the
+#: next grouped commit.
+_PURE_STATES = frozenset({"Pass", "Choice", "Wait", "Succeed", "Fail"})
+
 #: Characters AWS refuses in state machine and execution names.
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
@@ -95,6 +99,8 @@ class _Live:
     stop_request: tuple[str | None, str | None] | None = None
     #: Tokens handed out before a restart, by task key, not bound to a new wait yet.
     old_tokens: dict[str, str] | None = None
+    #: The last checkpoint (JSON text) when it waits for the next grouped commit.
+    pending_checkpoint: str | None = None
 
 
 class Engine:
@@ -908,7 +914,8 @@ class Engine:
                 # every event it reported.
                 with self._lock:
                     events, live.pending = live.pending, []
-                self.store.record(live.record.arn, events)
+                    last, live.pending_checkpoint = live.pending_checkpoint, None
+                self.store.record(live.record.arn, events, last)
                 self._forget(live)
                 raise
             self._finish_aborted(live)
@@ -935,8 +942,8 @@ class Engine:
     def _finish(self, live: _Live, outcome: Outcome) -> None:
         record = live.record
         with self._lock:
-            events = live.pending
-            live.pending = []
+            events, live.pending = live.pending, []
+            last, live.pending_checkpoint = live.pending_checkpoint, None
         output = None
         if outcome.status == "SUCCEEDED":
             output = json.dumps(outcome.output)
@@ -949,7 +956,7 @@ class Engine:
             error=outcome.error,
             cause=outcome.cause,
             checkpoint=(
-                outcome.checkpoint.to_dict() if outcome.checkpoint is not None else None
+                outcome.checkpoint.to_dict() if outcome.checkpoint is not None else last
             ),
         )
         self._forget(live)
@@ -964,8 +971,8 @@ class Engine:
             details["cause"] = cause
         now = self._now()
         with self._lock:
-            events = live.pending
-            live.pending = []
+            events, live.pending = live.pending, []
+            last, live.pending_checkpoint = live.pending_checkpoint, None
             event = {
                 "id": live.last_event_id + 1,
                 "previousEventId": live.last_event_id,
@@ -981,6 +988,7 @@ class Engine:
             stop_date=now,
             error=error,
             cause=cause,
+            checkpoint=last,
         )
         self._forget(live)
         logger.debug("execution %s aborted", live.record.arn)
@@ -1025,26 +1033,56 @@ class Engine:
         with self._lock:
             live.pending.append(stored)
             live.last_event_id = max(live.last_event_id, int(stored["id"]))
+        self._schedule_flush()
+
+    def _checkpoint(self, live: _Live, checkpoint: Checkpoint) -> None:
+        # Serialised now: the interpreter may go on changing the data it holds.
+        text = json.dumps(
+            {
+                "state": checkpoint.state,
+                "input": checkpoint.input,
+                "variables": checkpoint.variables,
+                "last_event_id": checkpoint.last_event_id,
+            }
+        )
+        spec = live.definition.get("States", {}).get(checkpoint.state, {})
+        if spec.get("Type") in _PURE_STATES:
+            # Nothing outside sees this state run: a crash before the grouped
+            # commit only replays it, with its events.
+            with self._lock:
+                live.pending_checkpoint = text
+            self._schedule_flush()
+            return
+
+        # The next state may have side effects: what led to it is committed first.
+        with self._lock:
+            events, live.pending = live.pending, []
+            live.pending_checkpoint = None
+        self.store.record(live.record.arn, events, text)
+
+    def _schedule_flush(self) -> None:
+        with self._lock:
             if self._flush_scheduled:
                 return
             self._flush_scheduled = True
-        self._loop.call_later(FLUSH_DELAY, self._flush_all)
-
-    def _checkpoint(self, live: _Live, checkpoint: Checkpoint) -> None:
-        # The state after this checkpoint may have side effects: everything before
-        # it is committed first.
-        with self._lock:
-            events = live.pending
-            live.pending = []
-        self.store.record(live.record.arn, events, checkpoint.to_dict())
+        if threading.current_thread() is self._thread:
+            self._loop.call_later(FLUSH_DELAY, self._flush_all)
+        else:
+            self._loop.call_soon_threadsafe(
+                self._loop.call_later, FLUSH_DELAY, self._flush_all
+            )
 
     def _flush_all(self) -> None:
         with self._lock:
             self._flush_scheduled = False
-            batch = [(live.record.arn, live.pending) for live in self._live.values()]
+            batch = []
             for live in self._live.values():
-                live.pending = []
-        batch = [(arn, events) for arn, events in batch if events]
+                if live.pending or live.pending_checkpoint is not None:
+                    batch.append(
+                        (live.record.arn, live.pending, live.pending_checkpoint)
+                    )
+                    live.pending = []
+                    live.pending_checkpoint = None
         if batch:
             self.store.record_many(batch)
 

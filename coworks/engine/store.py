@@ -20,7 +20,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,9 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 __all__ = ["ExecutionRecord", "StateMachineRecord", "Store"]
+
+#: A checkpoint as the interpreter's ``to_dict()`` gives it, or that dict's JSON text.
+Checkpoint = dict[str, Any] | str
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state_machines (
@@ -325,23 +328,26 @@ class Store:
         self,
         arn: str,
         events: list[dict[str, Any]],
-        checkpoint: dict[str, Any] | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         """Append history events and move the checkpoint in one transaction.
 
         Args:
             arn: The execution.
             events: Events not stored yet, in order.
-            checkpoint: The checkpoint reached after those events, if any.
+            checkpoint: The checkpoint reached after those events, if any (a dict,
+                or its JSON text).
         """
         with self._transaction() as db:
             _record(db, arn, events, checkpoint)
 
-    def record_many(self, batch: list[tuple[str, list[dict[str, Any]]]]) -> None:
-        """Append the events of several executions in one transaction."""
+    def record_many(
+        self, batch: Sequence[tuple[str, list[dict[str, Any]], Checkpoint | None]]
+    ) -> None:
+        """Append events and move checkpoints of several executions at once."""
         with self._transaction() as db:
-            for arn, events in batch:
-                _record(db, arn, events, None)
+            for arn, events, checkpoint in batch:
+                _record(db, arn, events, checkpoint)
 
     def finish(
         self,
@@ -353,7 +359,7 @@ class Store:
         output: str | None = None,
         error: str | None = None,
         cause: str | None = None,
-        checkpoint: dict[str, Any] | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         """Record the end of an execution with its last events, in one transaction.
 
@@ -464,7 +470,7 @@ def _record(
     db: sqlite3.Connection,
     arn: str,
     events: list[dict[str, Any]],
-    checkpoint: dict[str, Any] | None,
+    checkpoint: Checkpoint | None,
 ) -> None:
     _insert_events(db, arn, events)
     if events:
@@ -477,7 +483,10 @@ def _record(
         # has ended, so its token can no longer be resumed.
         db.execute(
             "UPDATE executions SET checkpoint = ? WHERE arn = ?",
-            (json.dumps(checkpoint), arn),
+            (
+                checkpoint if isinstance(checkpoint, str) else json.dumps(checkpoint),
+                arn,
+            ),
         )
         db.execute(
             "UPDATE task_tokens SET open = 0 WHERE execution_arn = ? AND open = 1",
