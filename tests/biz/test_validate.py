@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from coworks.biz.loader import load_workflow
+from coworks.biz.model import KINDS, OPERATORS, snake
 from coworks.biz.validate import catalogue_of, check_workflow, validate_workflow
+from coworks.document import load_schema
 from coworks.problems import ProblemsError
 
 CATALOGUE = {
@@ -391,3 +393,15 @@ def test_every_example_of_the_dsl_reference_fits_the_schema(
     ]
 
     assert [p.format() for p in schema_problems] == []
+
+
+def test_the_schema_knows_every_kind_and_operator_the_compiler_knows() -> None:
+    schema = load_schema("workflow.schema.json")
+    state = schema["$defs"]["state"]["properties"]
+    condition = schema["$defs"]["condition"]["properties"]
+
+    assert set(KINDS) <= set(state)
+    assert {snake(operator) for operator in OPERATORS} <= set(condition)
+    assert set(schema["$defs"]["condition_03"]["properties"]["oper"]["enum"]) == set(
+        OPERATORS
+    )
