@@ -204,3 +204,49 @@ def test_closing_an_engine_leaves_its_executions_running_for_the_next(
     assert record is not None and record.status == "RUNNING"
     assert record.checkpoint is not None and record.checkpoint["state"] == "Hold"
     assert types[-1] == "WaitStateEntered"
+
+
+CHECKED = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Next": "CheckOne"},
+        "CheckOne": {
+            "Type": "Task",
+            "Resource": "check",
+            "Parameters": {"execution.$": "$$.Execution.Id"},
+            "ResultPath": None,
+            "Next": "Between",
+        },
+        "Between": {"Type": "Pass", "Next": "CheckTwo"},
+        "CheckTwo": {
+            "Type": "Task",
+            "Resource": "check",
+            "Parameters": {"execution.$": "$$.Execution.Id"},
+            "End": True,
+        },
+    },
+}
+
+
+def test_a_task_runs_only_once_the_transition_to_it_is_on_disk(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "engine.db"
+    on_disk: list[str] = []
+
+    def check(event: Any, context: Any) -> None:
+        # Another connection sees only what was committed.
+        store = Store(database)
+        record = store.get_execution(event["execution"])
+        store.close()
+        assert record is not None and record.checkpoint is not None
+        on_disk.append(record.checkpoint["state"])
+
+    with Engine(database, handlers={"check": check}) as engine:
+        machine = engine.create_state_machine(
+            name="checked", definition=json.dumps(CHECKED), roleArn=ROLE
+        )
+        arn = engine.start_execution(stateMachineArn=machine["stateMachineArn"])
+        assert engine.wait(arn["executionArn"], timeout=10) == "SUCCEEDED"
+
+    assert on_disk == ["CheckOne", "CheckTwo"]
