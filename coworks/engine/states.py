@@ -1060,7 +1060,7 @@ class Task(State):
                 "outputDetails": _NOT_TRUNCATED,
             },
         )
-        return await rt.callbacks.wait(token, heartbeat)
+        return await rt.callbacks.wait(token, heartbeat, rt.clock)
 
     def _event(self, rt: Runtime, outcome: str, details: dict[str, Any]) -> None:
         details = {k: v for k, v in details.items() if v is not None}

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from coworks.engine.clock import Clock
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -123,13 +125,20 @@ class Callbacks:
         with self._lock:
             return token in self._waiting
 
-    async def wait(self, token: str, heartbeat_seconds: float | None = None) -> Any:
+    async def wait(
+        self,
+        token: str,
+        heartbeat_seconds: float | None = None,
+        clock: Clock | None = None,
+    ) -> Any:
         """Wait until ``token`` succeeds (return its output) or fails.
 
         Args:
             token: A token given to :meth:`register`.
             heartbeat_seconds: When set, fail with ``States.HeartbeatTimeout`` if no
-                heartbeat (or result) arrives within that many real seconds.
+                heartbeat (or result) arrives within that many seconds.
+            clock: The clock measuring the heartbeat interval (real time when
+                omitted).
 
         Returns:
             The output given to :meth:`succeed`.
@@ -151,16 +160,22 @@ class Callbacks:
 
                 waiter.beat.clear()
                 beat = asyncio.ensure_future(waiter.beat.wait())
-                done, _ = await asyncio.wait(
-                    {waiter.future, beat},
-                    timeout=heartbeat_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
+                either = asyncio.ensure_future(
+                    asyncio.wait(
+                        {waiter.future, beat}, return_when=asyncio.FIRST_COMPLETED
+                    )
                 )
-                beat.cancel()
-                if waiter.future in done:
+                try:
+                    if clock is None:
+                        await asyncio.wait_for(either, heartbeat_seconds)
+                    else:
+                        await clock.wait_for(either, heartbeat_seconds)
+                except TimeoutError:
+                    raise TaskFailure("States.HeartbeatTimeout", None) from None
+                finally:
+                    beat.cancel()
+                if waiter.future.done():
                     return waiter.future.result()
-                if not done:
-                    raise TaskFailure("States.HeartbeatTimeout", None)
         finally:
             with self._lock:
                 self._waiting.pop(token, None)

@@ -1,0 +1,492 @@
+"""The interpreter beyond the recorded corpus: tasks, time, limits and resuming."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import threading
+from typing import Any
+
+import pytest
+
+from coworks.engine import (
+    Callbacks,
+    Checkpoint,
+    ExecutionContext,
+    HandlerDispatcher,
+    TaskRequest,
+    VirtualClock,
+    execute,
+    run_execution,
+)
+
+START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:double"
+
+
+def machine(*states: tuple[str, dict[str, Any]], **top: Any) -> dict[str, Any]:
+    """Build a definition whose states run in the given order."""
+    names = [name for name, _ in states]
+    table: dict[str, Any] = {}
+    for index, (name, spec) in enumerate(states):
+        spec = dict(spec)
+        if spec["Type"] not in ("Choice", "Succeed", "Fail") and "Next" not in spec:
+            if index + 1 < len(names):
+                spec["Next"] = names[index + 1]
+            else:
+                spec["End"] = True
+        table[name] = spec
+    return {"StartAt": names[0], "States": table, **top}
+
+
+def double(event: Any, context: Any) -> Any:
+    return {"value": event["value"] * 2}
+
+
+class Recorder:
+    """A listener keeping events and checkpoints."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.checkpoints: list[Checkpoint] = []
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+    def on_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.checkpoints.append(checkpoint)
+
+
+def context_for(clock: VirtualClock) -> ExecutionContext:
+    return ExecutionContext(
+        execution_arn="arn:aws:states:us-east-1:000000000000:execution:m:e",
+        execution_name="e",
+        state_machine_arn="arn:aws:states:us-east-1:000000000000:stateMachine:m",
+        state_machine_name="m",
+        start_time=clock.now(),
+    )
+
+
+# --- data flow --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "data", "expected"),
+    [
+        ({"Type": "Pass"}, {"a": 1}, {"a": 1}),
+        ({"Type": "Pass", "Result": {"r": 1}, "ResultPath": "$.x"}, {"a": 1},
+         {"a": 1, "x": {"r": 1}}),
+        ({"Type": "Pass", "InputPath": "$.a", "Parameters": {"v.$": "$.b"}},
+         {"a": {"b": 2}}, {"v": 2}),
+        ({"Type": "Pass", "ResultPath": None}, {"a": 1}, {"a": 1}),
+        ({"Type": "Pass", "OutputPath": "$.a"}, {"a": [1]}, [1]),
+        ({"Type": "Pass", "InputPath": None}, {"a": 1}, {}),
+        ({"Type": "Pass", "QueryLanguage": "JSONata",
+          "Output": "{% $states.input.a + 1 %}"}, {"a": 1}, 2),
+    ],
+)  # fmt: skip
+def test_pass_state_shapes_its_output_as_aws_does(
+    spec: dict[str, Any], data: Any, expected: Any
+) -> None:
+    result = execute(machine(("Only", spec)), data)
+
+    assert (result.status, result.output) == ("SUCCEEDED", expected)
+
+
+def test_variables_assigned_in_a_branch_stay_in_the_branch() -> None:
+    branch = machine(
+        ("Read", {"Type": "Pass", "Parameters": {"seen.$": "$outer"},
+                  "Assign": {"inner": 1}}),
+    )  # fmt: skip
+    definition = machine(
+        ("Set", {"Type": "Pass", "Assign": {"outer": "x"}}),
+        ("Both", {"Type": "Parallel", "Branches": [branch]}),
+        ("After", {"Type": "Pass", "Parameters": {"inner.$": "$inner"}}),
+    )
+
+    result = execute(definition, {})
+
+    assert result.status == "FAILED"
+    assert "inner" in (result.cause or "")
+    both = next(e for e in result.history if e["type"] == "ParallelStateExited")
+    assert json.loads(both["stateExitedEventDetails"]["output"]) == [{"seen": "x"}]
+
+
+# --- tasks ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["double", FUNCTION_ARN, FUNCTION_ARN + ":live"])
+def test_a_lambda_task_finds_its_handler_by_name_or_arn(key: str) -> None:
+    definition = machine(("Call", {"Type": "Task", "Resource": FUNCTION_ARN}))
+
+    result = execute(definition, {"value": 21}, handlers={key: double})
+
+    assert result.output == {"value": 42}
+    types = [event["type"] for event in result.history]
+    assert types[2:5] == [
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded",
+    ]
+
+
+def test_lambda_invoke_wraps_the_payload_as_aws_does() -> None:
+    definition = machine(
+        ("Call", {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": "double", "Payload.$": "$"}}),
+    )  # fmt: skip
+
+    result = execute(definition, {"value": 2}, handlers={"double": double})
+
+    assert result.output["Payload"] == {"value": 4}
+    assert result.output["StatusCode"] == 200
+    assert result.output["ExecutedVersion"] == "$LATEST"
+
+
+def test_a_handler_exception_fails_the_task_with_its_class_name() -> None:
+    def broken(event: Any, context: Any) -> Any:
+        raise KeyError("missing")
+
+    definition = machine(("Call", {"Type": "Task", "Resource": FUNCTION_ARN}))
+
+    result = execute(definition, {}, handlers={"double": broken})
+
+    assert result.error == "KeyError"
+    cause = json.loads(result.cause or "")
+    assert cause["errorType"] == "KeyError"
+    assert "raise KeyError" in cause["stackTrace"][0]
+
+
+def test_a_resource_without_handler_fails_with_a_cause_naming_it() -> None:
+    resource = "arn:aws:states:::sqs:sendMessage"
+    definition = machine(("Send", {"Type": "Task", "Resource": resource}))
+
+    result = execute(definition, {})
+
+    assert result.status == "FAILED"
+    assert resource in (result.cause or "")
+
+
+def test_any_resource_arn_can_have_a_handler() -> None:
+    resource = "arn:aws:states:::sqs:sendMessage"
+    definition = machine(("Send", {"Type": "Task", "Resource": resource}))
+
+    result = execute(definition, {"m": 1}, handlers={resource: lambda e, c: {"ok": e}})
+
+    assert result.output == {"ok": {"m": 1}}
+    assert "TaskSucceeded" in [event["type"] for event in result.history]
+
+
+MOCKS = {
+    "StateMachines": {
+        "Orders": {"TestCases": {"Flaky": {"Call": "FailTwiceThenAnswer"}}}
+    },
+    "MockedResponses": {
+        "FailTwiceThenAnswer": {
+            "0-1": {"Throw": {"Error": "Lambda.TooManyRequestsException",
+                              "Cause": "slow down"}},
+            "2": {"Return": {"answer": 42}},
+        }
+    },
+}  # fmt: skip
+
+
+def test_mocked_responses_answer_each_attempt_in_turn() -> None:
+    definition = machine(
+        ("Call", {"Type": "Task", "Resource": FUNCTION_ARN,
+                  "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 3}]}),
+    )  # fmt: skip
+
+    result = execute(definition, {}, mocks=MOCKS)
+
+    assert result.output == {"answer": 42}
+    failures = [e for e in result.history if e["type"] == "LambdaFunctionFailed"]
+    assert len(failures) == 2
+
+
+def test_a_mock_file_with_several_cases_needs_one_named() -> None:
+    config = {**MOCKS, "StateMachines": {"A": {"TestCases": {"x": {}, "y": {}}}}}
+
+    with pytest.raises(ValueError, match="test_case"):
+        HandlerDispatcher({}, config)
+
+
+# --- errors and time --------------------------------------------------------------
+
+
+def test_retries_back_off_on_the_virtual_clock_without_real_waiting() -> None:
+    def always_fails(event: Any, context: Any) -> Any:
+        raise RuntimeError("down")
+
+    clock = VirtualClock(START)
+    definition = machine(
+        ("Call", {"Type": "Task", "Resource": FUNCTION_ARN,
+                  "Retry": [{"ErrorEquals": ["RuntimeError"], "IntervalSeconds": 2,
+                             "BackoffRate": 3, "MaxAttempts": 3}]}),
+    )  # fmt: skip
+
+    result = execute(definition, {}, handlers={"double": always_fails}, clock=clock)
+
+    assert result.error == "RuntimeError"
+    assert clock.now() - START == dt.timedelta(seconds=2 + 6 + 18)
+
+
+@pytest.mark.parametrize(
+    ("errors", "error", "caught"),
+    [
+        (["States.ALL"], "Anything", True),
+        (["States.ALL"], "States.Runtime", False),
+        (["States.TaskFailed"], "Anything", True),
+        (["States.TaskFailed"], "States.Timeout", False),
+        (["States.Timeout"], "States.HeartbeatTimeout", True),
+        (["Other"], "Anything", False),
+    ],
+)
+def test_catch_matches_error_names_by_aws_rules(
+    errors: list[str], error: str, caught: bool
+) -> None:
+    definition = machine(
+        ("Boom", {"Type": "Task", "Resource": "arn:aws:states:::x:y",
+                  "Catch": [{"ErrorEquals": errors, "Next": "Handled"}],
+                  "Next": "Done"}),
+        ("Handled", {"Type": "Pass", "Result": "caught", "End": True}),
+        ("Done", {"Type": "Succeed"}),
+    )  # fmt: skip
+
+    async def raising(request: TaskRequest) -> Any:
+        from coworks.engine import TaskFailure
+
+        raise TaskFailure(error, "why")
+
+    clock = VirtualClock(START)
+    outcome = asyncio.run(
+        run_execution(
+            definition, {}, context=context_for(clock), clock=clock,
+            dispatcher=raising,
+        )
+    )  # fmt: skip
+
+    assert (outcome.status == "SUCCEEDED" and outcome.output == "caught") is caught
+
+
+def test_a_task_past_its_timeout_fails_with_states_timeout() -> None:
+    release = threading.Event()
+
+    def slow(event: Any, context: Any) -> Any:
+        release.wait(5)
+        return event
+
+    definition = machine(
+        ("Call", {"Type": "Task", "Resource": FUNCTION_ARN, "TimeoutSeconds": 30}),
+    )  # fmt: skip
+
+    clock = VirtualClock(START, real_limit=0.05)
+    result = execute(definition, {}, handlers={"double": slow}, clock=clock)
+    release.set()
+
+    assert result.error == "States.Timeout"
+    assert clock.now() - START >= dt.timedelta(seconds=30)
+
+
+def test_a_wait_until_a_timestamp_moves_the_virtual_clock() -> None:
+    clock = VirtualClock(START)
+    definition = machine(
+        ("Sleep", {"Type": "Wait", "Timestamp": "2024-05-02T12:00:00Z"})
+    )
+
+    result = execute(definition, {}, clock=clock)
+
+    assert result.status == "SUCCEEDED"
+    assert clock.now() == START + dt.timedelta(days=1)
+
+
+def test_an_execution_past_its_timeout_ends_timed_out() -> None:
+    definition = machine(("Sleep", {"Type": "Wait", "Seconds": 100}), TimeoutSeconds=10)
+
+    result = execute(definition, {}, clock=VirtualClock(START))
+
+    assert (result.status, result.error) == ("TIMED_OUT", "States.Timeout")
+    assert result.history[-1]["type"] == "ExecutionTimedOut"
+
+
+def test_a_runaway_loop_stops_at_aws_event_limit() -> None:
+    definition = machine(("Spin", {"Type": "Pass", "Next": "Spin"}))
+
+    result = execute(definition, {})
+
+    assert result.status == "FAILED"
+    assert result.error == "States.Runtime"
+    assert result.cause == (
+        "The execution reached the maximum number of history events (25000)."
+    )
+    assert result.history[-1]["id"] == 25_000
+
+
+def test_a_payload_over_256_kib_fails_with_data_limit_exceeded() -> None:
+    definition = machine(("Big", {"Type": "Pass", "Result": "x" * 300_000}))
+
+    result = execute(definition, {})
+
+    assert result.error == "States.DataLimitExceeded"
+
+
+# --- callbacks --------------------------------------------------------------------
+
+
+def wait_for_token_run(
+    answer: Any, heartbeat: int | None = None
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Run a .waitForTaskToken task whose token ``answer`` settles."""
+    clock = VirtualClock(START, real_limit=0.2)
+    callbacks = Callbacks()
+    tokens: list[str] = []
+
+    def send(event: Any, context: Any) -> Any:
+        tokens.append(event["token"])
+        return {}
+
+    spec: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"token.$": "$$.Task.Token"},
+    }
+    if heartbeat is not None:
+        spec["HeartbeatSeconds"] = heartbeat
+    recorder = Recorder()
+
+    async def scenario() -> Any:
+        dispatcher = HandlerDispatcher({"arn:aws:states:::sqs:sendMessage": send})
+        task = asyncio.ensure_future(
+            run_execution(
+                machine(("Ask", spec)), {}, context=context_for(clock), clock=clock,
+                dispatcher=dispatcher, listener=recorder, callbacks=callbacks,
+            )
+        )  # fmt: skip
+        while not tokens:
+            await asyncio.sleep(0.001)
+        answer(callbacks, tokens[0])
+        return await task
+
+    return asyncio.run(scenario()), recorder.events
+
+
+def test_a_task_token_succeeds_from_another_thread() -> None:
+    def succeed(callbacks: Callbacks, token: str) -> None:
+        threading.Thread(target=callbacks.succeed, args=(token, {"ok": 1})).start()
+
+    outcome, events = wait_for_token_run(succeed)
+
+    assert (outcome.status, outcome.output) == ("SUCCEEDED", {"ok": 1})
+    assert "TaskSubmitted" in [event["type"] for event in events]
+
+
+def test_a_failed_task_token_fails_the_task_with_its_error() -> None:
+    outcome, _ = wait_for_token_run(lambda c, t: c.fail(t, "Denied", "no"))
+
+    assert (outcome.error, outcome.cause) == ("Denied", "no")
+
+
+def test_a_task_token_without_heartbeat_times_out() -> None:
+    outcome, _ = wait_for_token_run(lambda c, t: None, heartbeat=1)
+
+    assert outcome.error == "States.HeartbeatTimeout"
+
+
+# --- service contract -------------------------------------------------------------
+
+
+def test_the_listener_gets_a_checkpoint_before_each_top_level_state() -> None:
+    clock = VirtualClock(START)
+    recorder = Recorder()
+    definition = machine(
+        ("One", {"Type": "Pass", "Assign": {"n": 1}}),
+        ("Two", {"Type": "Pass"}),
+    )
+
+    asyncio.run(
+        run_execution(
+            definition, {"a": 1}, context=context_for(clock), clock=clock,
+            dispatcher=HandlerDispatcher(), listener=recorder,
+        )
+    )  # fmt: skip
+
+    assert [(c.state, c.variables, c.last_event_id) for c in recorder.checkpoints] == [
+        ("One", {}, 1),
+        ("Two", {"n": 1}, 3),
+    ]
+    assert (
+        Checkpoint.from_dict(recorder.checkpoints[1].to_dict())
+        == (recorder.checkpoints[1])
+    )
+
+
+def test_resuming_from_a_checkpoint_continues_with_its_input_and_variables() -> None:
+    clock = VirtualClock(START)
+    recorder = Recorder()
+    definition = machine(
+        ("One", {"Type": "Pass", "Result": "never"}),
+        ("Two", {"Type": "Pass", "Parameters": {"n.$": "$n", "in.$": "$"}}),
+    )
+    resume = Checkpoint("Two", {"x": 1}, {"n": 5}, last_event_id=3)
+
+    outcome = asyncio.run(
+        run_execution(
+            definition, {}, context=context_for(clock), clock=clock,
+            dispatcher=HandlerDispatcher(), listener=recorder, resume=resume,
+        )
+    )  # fmt: skip
+
+    assert outcome.output == {"n": 5, "in": {"x": 1}}
+    assert recorder.events[0]["id"] == 4
+    assert recorder.events[0]["type"] == "PassStateEntered"
+
+
+def test_a_failed_execution_reports_the_checkpoint_to_redrive_from() -> None:
+    definition = machine(
+        ("Fine", {"Type": "Pass", "Result": {"k": 1}}),
+        ("Broken", {"Type": "Task", "Resource": "arn:aws:states:::x:y"}),
+    )
+
+    result = execute(definition, {})
+
+    assert result.failed_state == "Broken"
+    assert result.checkpoint is not None
+    assert result.checkpoint.input == {"k": 1}
+
+
+def test_cancelling_the_execution_task_propagates() -> None:
+    clock = VirtualClock(START)
+
+    async def never(request: TaskRequest) -> Any:
+        await asyncio.sleep(3600)
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(
+            run_execution(
+                machine(("Call", {"Type": "Task", "Resource": "arn:aws:states:::x:y"})),
+                {}, context=context_for(clock), clock=clock, dispatcher=never,
+            )
+        )  # fmt: skip
+        await asyncio.sleep(0.01)
+        task.cancel()
+        await task
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ({"StartAt": "A", "States": {"A": {"Type": "Teleport"}}}, "unknown Type"),
+        ({"StartAt": "B", "States": {"A": {"Type": "Succeed"}}}, "StartAt names 'B'"),
+        ({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Z"}}}, "'Z'"),
+    ],
+)
+def test_a_broken_definition_is_refused_with_a_sentence(
+    definition: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        execute(definition, {})
