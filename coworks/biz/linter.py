@@ -318,8 +318,6 @@ class _Linter:
         # State name -> path of its first definition, across every scope: AWS wants
         # names unique in the whole state machine.
         self.names: dict[str, Path] = {}
-        # How many enclosing states override the query language of their scope.
-        self.ambiguous = 0
 
     # ----------------------------------------------------------------- reporting
 
@@ -603,16 +601,12 @@ class _Linter:
         language = self.state_language(state, path, scope_language)
         spec = aslspec.STATE_FIELDS[kind]
         what = f"{kind} state"
-        # Whether a state nested in a Parallel or Map that overrides the machine's
-        # query language inherits the override is not recorded from AWS, so such a
-        # state may hold the fields of either language.
-        lenient = self.ambiguous > 0 and "QueryLanguage" not in state
         self.check_fields(
             state,
             path,
-            spec.every() if lenient else spec.allowed(language),
+            spec.allowed(language),
             what,
-            other_language=() if lenient else spec.other_language(language),
+            other_language=spec.other_language(language),
             language=language,
             elsewhere=aslspec.every_state_field(),
         )
@@ -634,11 +628,8 @@ class _Linter:
             self.check_assign(state["Assign"], (*path, "Assign"), language)
         self.check_io(state, path, language)
 
-        overrides = language != scope_language
-        self.ambiguous += overrides
         check = getattr(self, f"check_{kind.lower()}")
         check(state, path, language, scope)
-        self.ambiguous -= overrides
 
     def check_name(self, name: Any, path: Path) -> None:
         if not isinstance(name, str):
@@ -1008,9 +999,9 @@ class _Linter:
         kind = aslspec.COMPARISON_OPERATORS[operator]
         if kind == "path":
             if not isinstance(value, str):
-                self.wrong_type(path, value, "a reference path string")
+                self.wrong_type(path, value, 'a path string such as "$.limit"')
             else:
-                self.check_path(path, value, reference=True)
+                self.parse_path(path, value)
         elif kind == "string":
             if not isinstance(value, str):
                 self.wrong_type(path, value, "a string")
@@ -1098,7 +1089,11 @@ class _Linter:
                         self.wrong_type(branch_path, branch, "a state machine object")
                         continue
                     self.check_machine(
-                        branch, branch_path, aslspec.BRANCH_FIELDS, language, "branch"
+                        branch,
+                        branch_path,
+                        aslspec.BRANCH_FIELDS,
+                        self.top_language,
+                        "branch",
                     )
         self.check_errors(state, path, language, scope)
 
@@ -1131,7 +1126,7 @@ class _Linter:
                 processor,
                 processor_path,
                 aslspec.PROCESSOR_FIELDS,
-                language,
+                self.top_language,
                 "Map processor",
             )
 
@@ -1285,12 +1280,22 @@ class _Linter:
             )
         if "Parameters" in value:
             self.check_payload(value["Parameters"], (*path, "Parameters"))
+        if what == "ItemBatcher":
+            self.check_batcher(value, path)
         config = value.get("ReaderConfig")
         if isinstance(config, dict):
             config_path = (*path, "ReaderConfig")
-            self.check_fields(
-                config, config_path, aslspec.READER_CONFIG_FIELDS, "ReaderConfig"
-            )
+            for key in config:
+                if key not in aslspec.READER_CONFIG_FIELDS:
+                    # AWS adds reader options over time; an unknown one may be new.
+                    self.report(
+                        (*config_path, key),
+                        f"'{key}' is not a ReaderConfig field CoWorks knows.",
+                        _suggest(str(key), aslspec.READER_CONFIG_FIELDS)
+                        or "check the field against the ItemReader documentation.",
+                        code="unknown-field",
+                        severity="warning",
+                    )
             self.exclusive(config, config_path, ("MaxItems", "MaxItemsPath"), "reader")
             if "MaxItemsPath" in config:
                 self.check_path(
@@ -1300,6 +1305,38 @@ class _Linter:
                 )
         elif "ReaderConfig" in value:
             self.wrong_type((*path, "ReaderConfig"), config, "an object")
+
+    def check_batcher(self, batcher: dict[str, Any], path: Path) -> None:
+        """Check the batch size limits of an ``ItemBatcher``."""
+        limits = ("MaxItemsPerBatch", "MaxInputBytesPerBatch")
+        if not any(name in batcher or name + "Path" in batcher for name in limits):
+            self.report(
+                path,
+                "An 'ItemBatcher' needs at least one of 'MaxItemsPerBatch' and "
+                "'MaxInputBytesPerBatch' (or their 'Path' forms).",
+                'add "MaxItemsPerBatch": 100, for instance.',
+                code="missing-field",
+                rank=RANK_STRUCTURE,
+            )
+        for name in limits:
+            self.exclusive(batcher, path, (name, name + "Path"), "ItemBatcher")
+            if name + "Path" in batcher:
+                self.check_path(
+                    (*path, name + "Path"), batcher[name + "Path"], reference=True
+                )
+            value: Any = batcher.get(name)
+            if (
+                name in batcher
+                and not _is_jsonata_string(value)
+                and (not _is_integer(value) or value < 1)
+            ):
+                self.report(
+                    (*path, name),
+                    f"'{name}' must be a positive integer, got {_describe(value)}.",
+                    "write a whole number of at least 1.",
+                    code="bad-value",
+                    at_key=False,
+                )
 
     # ----------------------------------------------------------------- errors
 
@@ -1487,10 +1524,10 @@ class _Linter:
                     f"(at most {_MAX_VARIABLE_NAME_LENGTH} characters).",
                     code="bad-variable-name",
                 )
-            elif language == JSONATA and name == "states":
+            elif name == "states":
                 self.report(
                     (*path, key),
-                    "'states' is reserved for $states and cannot be assigned.",
+                    "'states' is a reserved variable and cannot be assigned.",
                     "choose another variable name.",
                     code="bad-variable-name",
                 )

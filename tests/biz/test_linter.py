@@ -553,9 +553,15 @@ def test_a_payload_field_written_twice_with_and_without_dollar_only_warns() -> N
     ]
 
 
-@pytest.mark.parametrize("field", [{"Output": "{% 1 %}"}, {"Parameters": {"a.$": "$"}}])
-def test_states_under_a_language_override_may_use_either_languages_fields(
-    field: dict[str, Any],
+@pytest.mark.parametrize(
+    ("field", "codes"),
+    [
+        ({"Parameters": {"a.$": "$"}}, []),
+        ({"Output": "{% 1 %}"}, ["wrong-language-field"]),
+    ],
+)
+def test_states_in_branches_use_the_machines_language_not_the_parallels(
+    field: dict[str, Any], codes: list[str]
 ) -> None:
     branch = _machine(X={"Type": "Pass", "End": True, **field})
     definition = _machine(
@@ -567,7 +573,34 @@ def test_states_under_a_language_override_may_use_either_languages_fields(
         }
     )
 
-    assert lint(definition) == []
+    assert [p.code for p in lint(definition)] == codes
+
+
+@pytest.mark.parametrize(
+    ("batcher", "code"),
+    [
+        ({"BatchInput": {"a": 1}}, "missing-field"),
+        ({"MaxItemsPerBatch": 0}, "bad-value"),
+        ({"MaxItemsPerBatch": 5, "MaxItemsPerBatchPath": "$.n"}, "exclusive-fields"),
+    ],
+)
+def test_an_item_batcher_needs_a_positive_batch_limit(
+    batcher: dict[str, Any], code: str
+) -> None:
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        **_machine(X=PASS_END),
+    }
+    definition = _machine(
+        M={
+            "Type": "Map",
+            "ItemProcessor": processor,
+            "ItemBatcher": batcher,
+            "End": True,
+        }
+    )
+
+    assert [p.code for p in _errors(lint(definition))] == [code]
 
 
 @pytest.mark.parametrize(
