@@ -118,7 +118,8 @@ class Engine:
             default.
         region: The region written in ARNs.
         account: The account id written in ARNs.
-        task_workers: Threads running task handlers.
+        task_workers: How many task handlers run at once; further tasks queue for a
+            slot (the time queued counts toward their ``TimeoutSeconds``).
         resume: Resume the RUNNING executions found in the database at start.
         synchronous: SQLite's ``synchronous`` pragma (see
             :class:`~coworks.engine.store.Store`).
@@ -167,6 +168,7 @@ class Engine:
         )
         self._loop = asyncio.new_event_loop()
         self._loop.set_default_executor(self._executor)
+        self._task_slots = asyncio.Semaphore(task_workers)
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="coworks-engine", daemon=True
         )
@@ -1228,7 +1230,7 @@ class _Recorder:
 
 
 class _DurableDispatcher:
-    """Wraps an execution's dispatcher so task tokens survive a restart."""
+    """Wraps an execution's dispatcher: bounded handler threads, durable tokens."""
 
     def __init__(self, engine: Engine, live: _Live, inner: TaskDispatcher) -> None:
         self._engine = engine
@@ -1241,7 +1243,8 @@ class _DurableDispatcher:
             if self._engine._bind_token(self._live, key, request.task_token):
                 return None
 
-        return await self._inner(request)
+        async with self._engine._task_slots:
+            return await self._inner(request)
 
 
 class _CreditClock:

@@ -471,3 +471,28 @@ def test_versions_and_aliases_are_refused_as_not_supported(engine: Engine) -> No
 
     assert error.code == "ValidationException"
     assert "not supported" in error.message
+
+
+def test_no_more_handlers_run_at_once_than_the_engine_has_workers() -> None:
+    lock = threading.Lock()
+    running, most = [0], [0]
+
+    def busy(event: Any, context: Any) -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        threading.Event().wait(0.02)  # holds its slot while others queue
+        with lock:
+            running[0] -= 1
+
+    task = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": "busy", "End": True}},
+    }
+    with Engine(handlers={"busy": busy}, task_workers=2) as engine:
+        arn = machine(engine, task)
+        runs = [engine.start_execution(stateMachineArn=arn) for _ in range(8)]
+        statuses = [engine.wait(run["executionArn"], timeout=10) for run in runs]
+
+    assert statuses == ["SUCCEEDED"] * 8
+    assert most[0] == 2
