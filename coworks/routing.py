@@ -190,6 +190,13 @@ def split_method_name(name: str) -> tuple[str, list[str]] | None:
     if not words:
         return verb.upper(), []
     segments = words.split("_")
+    bad = [segment for segment in segments if segment and not _valid_segment(segment)]
+    if bad:
+        raise ConfigError(
+            f"The method name {name!r} gives the path segment {bad[0]!r}, which API "
+            f"Gateway refuses (ASCII letters, digits and ._~-!$&'()*+,;=:@ only); "
+            f"rename the method, or declare its path with coworks.entry."
+        )
     if "" in segments:
         raise ConfigError(
             f"The method name {name!r} has an empty path segment between two "

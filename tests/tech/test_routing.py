@@ -217,3 +217,8 @@ def test_routes_are_inherited_and_can_be_overridden() -> None:
             return "b"
 
     assert _routes(Child(admin=False)) == {("GET", "/a"), ("GET", "/b")}
+
+
+def test_a_name_giving_a_segment_api_gateway_refuses_is_reported() -> None:
+    with pytest.raises(ConfigError, match="API Gateway refuses"):
+        split_method_name("get_café")
