@@ -37,7 +37,13 @@ from coworks.project import DEFAULT_STAGE, substitution_key
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["compile_document", "compile_workflow", "is_jsonata_value", "is_path_value"]
+__all__ = [
+    "TechEvent",
+    "compile_document",
+    "compile_workflow",
+    "is_jsonata_value",
+    "is_path_value",
+]
 
 Path_ = tuple[PathPart, ...]
 
@@ -281,7 +287,7 @@ class _Compiler:
         if kind == "task":
             fields["Resource"] = state["task"]
         elif kind == "tech":
-            fields.update(self.tech(state, language, path))
+            fields.update(self.tech(state, language))
         elif kind == "choices":
             fields["Choices"] = [self.rule(rule) for rule in state["choices"]]
         elif kind == "wait":
@@ -363,12 +369,10 @@ class _Compiler:
 
     # ------------------------------------------------------------------ tech calls
 
-    def tech(
-        self, state: dict[str, Any], language: str, path: tuple[str | int, ...]
-    ) -> dict[str, Any]:
+    def tech(self, state: dict[str, Any], language: str) -> dict[str, Any]:
         tech = state["tech"]
         method = next(m for m in METHODS if m in tech)
-        event = _TechEvent(
+        event = TechEvent(
             service=tech["service"],
             method=method.upper(),
             route=tech[method],
@@ -380,7 +384,6 @@ class _Compiler:
             state=state["name"],
             version=1,
             stage=self.stage,
-            path=(*path, "tech"),
         )
         template = event.jsonata() if language == "JSONata" else event.jsonpath()
         field = "Arguments" if language == "JSONata" else "Parameters"
@@ -417,22 +420,20 @@ class _Compiler:
         for index, state in enumerate(chain):
             following = chain[index + 1]["name"] if index + 1 < len(chain) else None
             self.origins[("States", state["name"])] = (*path, index)
-            states[state["name"]] = self.state_03(state, following, (*path, index))
+            states[state["name"]] = self.state_03(state, following)
             if state.get("catch"):
                 handlers.append((state["catch"], (*path, index, "catch")))
         for handler, handler_path in handlers:
             self.chain_03(handler, states, handler_path)
 
-    def state_03(
-        self, state: dict[str, Any], following: str | None, path: tuple[str | int, ...]
-    ) -> dict[str, Any]:
+    def state_03(self, state: dict[str, Any], following: str | None) -> dict[str, Any]:
         kind = next(key for key in KINDS_03 if key in state)
         fields: dict[str, Any] = {"Type": KINDS_03[kind]}
         if "comment" in state:
             fields["Comment"] = state["comment"]
 
         if kind == "tech":
-            fields.update(self.tech_03(state, path))
+            fields.update(self.tech_03(state))
         elif kind == "choices":
             fields["Choices"] = [self.rule_03(rule) for rule in state["choices"]]
             default = state.get("default", following)
@@ -460,13 +461,11 @@ class _Compiler:
 
         return ordered(fields)
 
-    def tech_03(
-        self, state: dict[str, Any], path: tuple[str | int, ...]
-    ) -> dict[str, Any]:
+    def tech_03(self, state: dict[str, Any]) -> dict[str, Any]:
         tech = state["tech"]
         method = next(m for m in METHODS if m in tech)
         body = tech.get("body", tech.get("form-data"))
-        event = _TechEvent(
+        event = TechEvent(
             service=tech["service"],
             method=method.upper(),
             route=tech[method],
@@ -478,7 +477,6 @@ class _Compiler:
             state=state["name"],
             version=0,
             stage=self.stage,
-            path=(*path, "tech"),
         )
         fields: dict[str, Any] = {
             "Resource": self.resource(tech["service"]),
@@ -514,8 +512,14 @@ class _Compiler:
         return {"Variable": condition["var"], condition["oper"]: condition["value"]}
 
 
-class _TechEvent:
-    """The API Gateway proxy event a ``tech`` state sends, as a payload template."""
+class TechEvent:
+    """The API Gateway proxy event a ``tech`` state sends, as a payload template.
+
+    :meth:`jsonpath` gives the ``Parameters`` of a JSONPath state (paths become ``.$``
+    keys, path parameters and query values strings through ``States.Format``) and
+    :meth:`jsonata` the ``Arguments`` of a JSONata state (``{% %}`` expressions kept).
+    ``version`` is 1 for the DSL's semantics and 0 for CoWorks 0.3 files.
+    """
 
     def __init__(
         self,
@@ -531,7 +535,6 @@ class _TechEvent:
         state: str,
         version: int,
         stage: str,
-        path: tuple[str | int, ...],
     ) -> None:
         self.service = service
         self.method = method
@@ -544,7 +547,6 @@ class _TechEvent:
         self.state = state
         self.version = version
         self.stage = stage
-        self.path = path
 
     def jsonpath(self) -> dict[str, Any]:
         path_key, path_value = self.jsonpath_path()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 import yaml
@@ -119,7 +120,11 @@ def decompile(
         raise DecompileError(
             f"The definition has the unknown top-level field '{sorted(unknown)[0]}'."
         )
-    workflow["states"] = _machine(definition, "the definition")["states"]
+    workflow_name = name or _tech_workflow(definition)
+    if workflow_name and not name:
+        workflow = {"name": workflow_name, **workflow}
+    decompiler = _Decompiler(workflow_name or "workflow")
+    workflow["states"] = decompiler.machine(definition, "the definition")["states"]
 
     return workflow
 
@@ -159,7 +164,20 @@ def _language(value: Any) -> str:
     return str(value).lower()
 
 
-def _machine(machine: Any, where: str) -> dict[str, Any]:
+class _Decompiler:
+    """Decompiles the states of one definition; knows the workflow's name for tech."""
+
+    def __init__(self, workflow: str) -> None:
+        self.workflow = workflow
+
+    def machine(self, machine: Any, where: str) -> dict[str, Any]:
+        return _machine(machine, where, self)
+
+    def tech(self, name: str, state: dict[str, Any]) -> dict[str, Any] | None:
+        return _tech(name, state, self.workflow)
+
+
+def _machine(machine: Any, where: str, decompiler: _Decompiler) -> dict[str, Any]:
     if not isinstance(machine, dict) or not isinstance(machine.get("States"), dict):
         raise DecompileError(f"{where.capitalize()} has no 'States' object.")
     states: dict[str, Any] = machine["States"]
@@ -185,14 +203,21 @@ def _machine(machine: Any, where: str) -> dict[str, Any]:
     if "Comment" in machine:
         result["comment"] = machine["Comment"]
     result["states"] = [
-        _state(name, states[name], order[index + 1] if index + 1 < len(order) else None)
+        _state(
+            name,
+            states[name],
+            order[index + 1] if index + 1 < len(order) else None,
+            decompiler,
+        )
         for index, name in enumerate(order)
     ]
 
     return result
 
 
-def _state(name: str, state: Any, following: str | None) -> dict[str, Any]:
+def _state(
+    name: str, state: Any, following: str | None, decompiler: _Decompiler
+) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise DecompileError(f"The state '{name}' is not an object.")
     kind_type = state.get("Type")
@@ -200,9 +225,15 @@ def _state(name: str, state: Any, following: str | None) -> dict[str, Any]:
     if kind is None:
         raise DecompileError(f"The state '{name}' has the unknown type '{kind_type}'.")
 
-    result: dict[str, Any] = {"name": name, kind: _kind_value(name, kind, state)}
+    tech = decompiler.tech(name, state)
+    if tech is not None:
+        result: dict[str, Any] = {"name": name, "tech": tech}
+        skipped = {"Parameters", "Arguments"}
+    else:
+        result = {"name": name, kind: _kind_value(name, kind, state, decompiler)}
+        skipped = set()
     for key, value in state.items():
-        if key in _KIND_FIELDS:
+        if key in _KIND_FIELDS or key in skipped:
             continue
         if key == "QueryLanguage":
             result["query_language"] = _language(value)
@@ -234,7 +265,9 @@ def _state(name: str, state: Any, following: str | None) -> dict[str, Any]:
     return result
 
 
-def _kind_value(name: str, kind: str, state: dict[str, Any]) -> Any:
+def _kind_value(
+    name: str, kind: str, state: dict[str, Any], decompiler: _Decompiler
+) -> Any:
     if kind == "task":
         return state.get("Resource")
     if kind in ("pass", "succeed"):
@@ -262,13 +295,13 @@ def _kind_value(name: str, kind: str, state: dict[str, Any]) -> Any:
     if kind == "parallel":
         branches = _list(name, "Branches", state.get("Branches"))
         return [
-            _machine(branch, f"branch {index} of '{name}'")
+            _machine(branch, f"branch {index} of '{name}'", decompiler)
             for index, branch in enumerate(branches)
         ]
 
     field = "Iterator" if "Iterator" in state else "ItemProcessor"
     processor = state.get(field)
-    result = _machine(processor, f"the {field} of '{name}'")
+    result = _machine(processor, f"the {field} of '{name}'", decompiler)
     assert isinstance(processor, dict)
     if "ProcessorConfig" in processor:
         result["processor_config"] = _structured(name, processor["ProcessorConfig"])
@@ -338,3 +371,141 @@ def _rule(name: str, rule: Any) -> dict[str, Any]:
         result["goto"] = rule["Next"]
 
     return result
+
+
+# ----------------------------------------------------------------------- tech calls
+
+_PLACEHOLDER = re.compile(r"^\$\{tech_([A-Za-z0-9_]+)\}$")
+_FORMAT_ONE = re.compile(r"^States\.Format\('\{\}', (.+)\)$", re.DOTALL)
+_ARRAY_ONE = re.compile(r"^States\.Array\(States\.Format\('\{\}', (.+)\)\)$", re.DOTALL)
+_STRING_ONE = re.compile(r"^\{% \$string\((.+)\) %\}$", re.DOTALL)
+_LIST_ONE = re.compile(r"^\{% \[\$string\((.+)\)\] %\}$", re.DOTALL)
+
+
+def _tech_workflow(definition: dict[str, Any]) -> str | None:
+    """Return the workflow name written in the first tech call's event, if any."""
+    for state in _all_states(definition):
+        for key in ("Parameters", "Arguments"):
+            event = state.get(key)
+            if isinstance(event, dict) and isinstance(event.get("coworks"), dict):
+                workflow = event["coworks"].get("workflow")
+                if isinstance(workflow, str):
+                    return workflow
+
+    return None
+
+
+def _all_states(machine: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    states = machine.get("States") if isinstance(machine, dict) else None
+    for state in (states or {}).values():
+        if not isinstance(state, dict):
+            continue
+        found.append(state)
+        for branch in state.get("Branches") or []:
+            found.extend(_all_states(branch))
+        for key in ("ItemProcessor", "Iterator"):
+            found.extend(_all_states(state.get(key)))
+
+    return found
+
+
+def _tech(name: str, state: dict[str, Any], workflow: str) -> dict[str, Any] | None:
+    """Return the ``tech`` mapping a CoWorks-compiled task came from, or ``None``.
+
+    The call is rebuilt from the event, then compiled again: only when that gives the
+    very same event is the sugar used, so decompiling never changes the definition.
+    """
+    from coworks.biz.compiler import TechEvent
+
+    resource = state.get("Resource")
+    match = _PLACEHOLDER.match(resource) if isinstance(resource, str) else None
+    language = "JSONata" if "Arguments" in state else "JSONPath"
+    event = state.get("Arguments" if language == "JSONata" else "Parameters")
+    if state.get("Type") != "Task" or match is None or not isinstance(event, dict):
+        return None
+    marker = event.get("coworks")
+    method = event.get("httpMethod")
+    route = event.get("resource")
+    if (
+        not isinstance(marker, dict)
+        or marker.get("version") != 1
+        or not isinstance(method, str)
+        or not isinstance(route, str)
+    ):
+        return None
+
+    try:
+        path = _unwrap(event.get("pathParameters"), language, single=True)
+        query = _unwrap(event.get("multiValueQueryStringParameters"), language)
+        headers = dict(_undollar(event.get("headers") or {}))
+        if headers.get("Content-Type") == "application/json":
+            del headers["Content-Type"]
+        body = event["body.$"] if "body.$" in event else _undollar(event.get("body"))
+    except (TypeError, AttributeError, ValueError):
+        return None
+    rebuilt = TechEvent(
+        service=match.group(1),
+        method=method,
+        route=route,
+        path_parameters=path,
+        query=query,
+        headers=headers,
+        body=body,
+        workflow=workflow,
+        state=name,
+        version=1,
+        stage=_default_stage(),
+    )
+    again = rebuilt.jsonata() if language == "JSONata" else rebuilt.jsonpath()
+    if again != event:
+        return None
+
+    tech: dict[str, Any] = {"service": match.group(1), method.lower(): route}
+    for key, value in (("path", path), ("query", query), ("headers", headers)):
+        if value:
+            tech[key] = value
+    if body is not None:
+        tech["body"] = body
+
+    return tech
+
+
+def _default_stage() -> str:
+    from coworks.project import DEFAULT_STAGE
+
+    return DEFAULT_STAGE
+
+
+def _unwrap(values: Any, language: str, *, single: bool = False) -> dict[str, Any]:
+    """Return the DSL values of path parameters or query values from their template."""
+    result: dict[str, Any] = {}
+    for key, value in (values or {}).items():
+        if key.endswith(".$"):
+            pattern = _FORMAT_ONE if single else _ARRAY_ONE
+            found = pattern.match(value)
+            if found is None:
+                raise ValueError(value)
+            result[key.removesuffix(".$")] = found.group(1)
+        elif language == "JSONata" and isinstance(value, str):
+            found = (_STRING_ONE if single else _LIST_ONE).match(value)
+            result[key] = "{% " + found.group(1) + " %}" if found else value
+        elif isinstance(value, list) and len(value) == 1:
+            result[key] = value[0]
+        else:
+            result[key] = value
+
+    return result
+
+
+def _undollar(value: Any) -> Any:
+    """Return a JSONPath template with its ``key.$`` fields written as ``key``."""
+    if isinstance(value, dict):
+        return {
+            key.removesuffix(".$") if key.endswith(".$") else key: _undollar(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_undollar(item) for item in value]
+
+    return value

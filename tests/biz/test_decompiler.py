@@ -164,3 +164,55 @@ def test_definitions_the_dsl_cannot_express_are_refused_with_the_reason(
 ) -> None:
     with pytest.raises(DecompileError, match=message):
         decompile(definition)
+
+
+TECH_JSONPATH = """\
+name: order
+version: 1
+states:
+  - name: Fetch
+    tech:
+      service: orders
+      get: /orders/{id}
+      path: {id: $.order_id}
+      query: {lang: en, to: [a, b], who: $.customer}
+      headers: {X-Trace: $.trace}
+      body: {total: $.total, meta: {by: $$.Execution.Id}}
+    result_path: $.order
+"""
+
+TECH_JSONATA = """\
+name: order
+version: 1
+query_language: jsonata
+states:
+  - name: Fetch
+    tech:
+      service: orders
+      delete: /orders/{id}/{n}
+      path: {id: "{% $states.input.id %}", n: "3"}
+      query: {who: "{% $states.input.customer %}"}
+      body: ["{% $states.input.reason %}"]
+"""
+
+
+@pytest.mark.parametrize(
+    "text", [TECH_JSONPATH, TECH_JSONATA], ids=["jsonpath", "jsonata"]
+)
+def test_compiled_tech_calls_decompile_back_to_tech(text: str) -> None:
+    definition = compile_workflow(text)
+
+    workflow = decompile(definition)
+
+    assert workflow == yaml.safe_load(text)
+    assert compile_workflow(decompile_to_yaml(definition)) == definition
+
+
+def test_a_task_whose_event_was_edited_stays_a_raw_task() -> None:
+    definition = compile_workflow(TECH_JSONPATH)
+    definition["States"]["Fetch"]["Parameters"]["stageVariables"] = {"x": "y"}
+
+    state = decompile(definition)["states"][0]
+
+    assert state["task"] == "${tech_orders}"
+    assert state["parameters"]["stageVariables"] == {"x": "y"}
