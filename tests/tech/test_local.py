@@ -53,15 +53,27 @@ def test_invoke_builds_the_proxy_event_and_returns_status_headers_and_bytes() ->
 
 
 def test_non_utf8_bodies_travel_in_base64() -> None:
+    class Recording(Echo):
+        events: list[dict[str, Any]] = []
+
+        def before_activation(self, event: dict[str, Any], context: Any) -> Any:
+            self.events.append(event)
+            return None
+
+    service = Recording(admin=False)
     answer = invoke(
-        Echo(admin=False),
+        service,
         "POST",
         "/echo",
-        headers={"Content-Type": "application/json"},
-        body=b"\xff",
+        headers={"Content-Type": "application/octet-stream"},
+        body=b"\xff\x00",
     )
 
-    assert answer.status == 400
+    assert (service.events[0]["body"], service.events[0]["isBase64Encoded"]) == (
+        "/wA=",
+        True,
+    )
+    assert answer.status == 415
 
 
 def test_multi_valued_response_headers_are_kept() -> None:
