@@ -327,6 +327,7 @@ def execute(
     handlers: Mapping[str, Handler] | None = None,
     mocks: Mapping[str, Any] | str | None = None,
     clock: Clock | None = None,
+    test_case: str | None = None,
 ) -> ExecutionResult:
     """Run a state machine to its end, in-process, and return its result.
 
@@ -335,15 +336,19 @@ def execute(
         input: The execution input (a JSON value; ``None`` means ``{}``).
         handlers: Task handlers by Lambda function name or ARN, or resource ARN
             (see :class:`~coworks.engine.tasks.HandlerDispatcher`).
-        mocks: A Step Functions Local mock configuration answering Task states.
+        mocks: A Step Functions Local mock configuration answering Task states
+            (a dict, JSON text or a file path).
         clock: The clock; a :class:`~coworks.engine.clock.VirtualClock` by default,
             so waits and retry back-offs take no real time.
+        test_case: The mock configuration's test case to use
+            (``"<machine>.<case>"`` or ``"<case>"``), when it holds several.
 
     Returns:
         The status, output or error and cause, and the history events.
 
     Raises:
-        ValueError: the definition is not JSON or not a state machine.
+        ValueError: the definition is not JSON or not a state machine, or the mock
+            configuration is malformed.
     """
     if isinstance(definition, str):
         definition = parse_definition(definition)
@@ -366,7 +371,7 @@ def execute(
         start_time=clock.now(),
         input=input,
     )
-    dispatcher = HandlerDispatcher(handlers, mocks)
+    dispatcher = HandlerDispatcher(handlers, mocks, test_case=test_case)
 
     outcome = asyncio.run(
         run_execution(

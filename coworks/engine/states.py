@@ -829,12 +829,7 @@ class Choice(State):
                 return output, rule.next, assigned
 
         if self.default is None:
-            raise StatesError(
-                NO_CHOICE_MATCHED,
-                f"No Matches! (no rule of the Choice state '{self.name}' matched and "
-                "it has no Default)",
-                located=True,
-            )
+            raise self._no_match()
         assigned = None
         if self.assign is not None:
             assigned = io.render_template(self.assign, effective, context, variables)
@@ -842,6 +837,12 @@ class Choice(State):
         if self.output_path != "$":
             output = io.input_path(self.output_path, effective, context, variables)
         return output, self.default, assigned
+
+    def _no_match(self) -> StatesError:
+        return StatesError(
+            NO_CHOICE_MATCHED,
+            "No Choice Rule matched the input and the state has no Default.",
+        )
 
     def _jsonata(
         self,
@@ -875,12 +876,7 @@ class Choice(State):
                 return output, rule.next, assigned
 
         if self.default is None:
-            raise StatesError(
-                NO_CHOICE_MATCHED,
-                f"No Matches! (no rule of the Choice state '{self.name}' matched and "
-                "it has no Default)",
-                located=True,
-            )
+            raise self._no_match()
         output, assigned = self.finish_jsonata(frame, states, data)
         return output, self.default, assigned
 

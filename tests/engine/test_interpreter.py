@@ -490,3 +490,93 @@ def test_a_broken_definition_is_refused_with_a_sentence(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         execute(definition, {})
+
+
+# --- Map and Choice ---------------------------------------------------------------
+
+
+def map_state(**fields: Any) -> dict[str, Any]:
+    processor = machine(("Each", {"Type": "Pass"}))
+    return {"Type": "Map", "ItemProcessor": processor, **fields}
+
+
+@pytest.mark.parametrize(
+    ("fields", "data", "expected"),
+    [
+        ({}, [1, 2], [1, 2]),
+        ({"ItemsPath": "$.xs", "ItemSelector": {"i.$": "$$.Map.Item.Index",
+                                                 "v.$": "$$.Map.Item.Value"}},
+         {"xs": ["a", "b"]}, [{"i": 0, "v": "a"}, {"i": 1, "v": "b"}]),
+        ({"ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"k": 1}}},
+         [1, 2, 3], [{"Items": [1, 2], "BatchInput": {"k": 1}},
+                     {"Items": [3], "BatchInput": {"k": 1}}]),
+        ({"QueryLanguage": "JSONata", "Items": "{% $states.input.n %}",
+          "ItemSelector": "{% $states.context.Map.Item.Value * 10 %}"},
+         {"n": [1, 2]}, [10, 20]),
+        ({"MaxConcurrency": 1}, [3, 2, 1], [3, 2, 1]),
+    ],
+)  # fmt: skip
+def test_map_feeds_each_item_to_its_processor(
+    fields: dict[str, Any], data: Any, expected: Any
+) -> None:
+    result = execute(machine(("Map", map_state(**fields))), data)
+
+    assert (result.status, result.output) == ("SUCCEEDED", expected)
+
+
+def failing_map(**fields: Any) -> dict[str, Any]:
+    processor = machine(
+        ("Check", {"Type": "Choice", "Default": "Ok",
+                   "Choices": [{"Variable": "$", "NumericEquals": 0,
+                                "Next": "Bad"}]}),
+        ("Ok", {"Type": "Succeed"}),
+        ("Bad", {"Type": "Fail", "Error": "Zero", "Cause": "zero item"}),
+    )  # fmt: skip
+    processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED"}
+    return {"Type": "Map", "ItemProcessor": processor, **fields}
+
+
+def test_a_map_within_its_tolerated_failures_succeeds() -> None:
+    definition = machine(("Map", failing_map(ToleratedFailureCount=1)))
+
+    result = execute(definition, [1, 0, 2])
+
+    assert result.status == "SUCCEEDED"
+    assert result.output[0] == 1 and result.output[2] == 2
+    assert "MapRunStarted" in [event["type"] for event in result.history]
+
+
+def test_a_map_past_its_tolerated_failures_fails() -> None:
+    definition = machine(("Map", failing_map(ToleratedFailurePercentage=10)))
+
+    result = execute(definition, [1, 0, 2])
+
+    assert result.error == "States.ExceedToleratedFailureThreshold"
+
+
+def test_a_map_without_tolerance_fails_with_the_item_error() -> None:
+    result = execute(machine(("Map", failing_map())), [1, 0])
+
+    assert (result.error, result.cause) == ("Zero", "zero item")
+
+
+def test_a_choice_without_match_or_default_fails_with_no_choice_matched() -> None:
+    definition = machine(
+        ("Pick", {"Type": "Choice",
+                  "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "End"}]}),
+        ("End", {"Type": "Succeed"}),
+    )  # fmt: skip
+
+    result = execute(definition, {})
+
+    assert result.error == "States.NoChoiceMatched"
+    assert "'Pick'" in (result.cause or "")
+
+
+def test_an_item_reader_is_refused_with_the_fix() -> None:
+    state = map_state(ItemReader={"Resource": "arn:aws:states:::s3:getObject"})
+
+    result = execute(machine(("Map", state)), [])
+
+    assert result.error == "States.ItemReaderFailed"
+    assert "not supported" in (result.cause or "")
