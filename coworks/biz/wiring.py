@@ -517,6 +517,11 @@ def attach(site: Site, project: Project, stage: str) -> None:
 
     site.on_startup(running.start)
     site.on_shutdown(running.stop)
+
+    from coworks.dashboard import Dashboard
+
+    dashboard = Dashboard(lambda: running.backend, authorizer=authorizer, stage=stage)
+    site.mount("dashboard", dashboard, source="coworks.dashboard")
     if authorizer is not None:
         logger.info(
             "Workflows are protected by the auth of the service '%s': send its token "
