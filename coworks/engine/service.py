@@ -29,6 +29,7 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -174,6 +175,7 @@ class Engine:
         )
         self._thread.start()
 
+        self._owner_lock: int | None = None
         if resume:
             self.resume_running()
 
@@ -205,6 +207,9 @@ class Engine:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._loop.close()
             self.store.close()
+            if self._owner_lock is not None:
+                os.close(self._owner_lock)
+                self._owner_lock = None
 
     def __enter__(self) -> Engine:
         return self
@@ -215,9 +220,22 @@ class Engine:
     def resume_running(self) -> list[str]:
         """Resume every execution the database holds as RUNNING but nobody runs.
 
+        Only one engine per database file resumes: the first to claim the file
+        (an advisory lock the system drops when its process ends, even on
+        ``kill -9``). Another engine opening the same file meanwhile can read and
+        start executions, but leaves the RUNNING ones to the owner.
+
         Returns:
             The ARNs of the resumed executions.
         """
+        if not self._claim():
+            logger.warning(
+                "another engine process runs the executions of %s: this one does not "
+                "resume them",
+                self.store.path,
+            )
+            return []
+
         resumed = []
         for record in self.store.running_executions():
             if record.arn in self._live:
@@ -227,6 +245,24 @@ class Engine:
             resumed.append(record.arn)
 
         return resumed
+
+    def _claim(self) -> bool:
+        if self.store.path == ":memory:" or self._owner_lock is not None:
+            return True
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, as with a single process
+            return True
+
+        descriptor = os.open(f"{self.store.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(descriptor)
+            return False
+        self._owner_lock = descriptor
+
+        return True
 
     def wait(self, execution_arn: str, timeout: float | None = None) -> str:
         """Block until an execution is no longer running and return its status.

@@ -250,3 +250,24 @@ def test_a_task_runs_only_once_the_transition_to_it_is_on_disk(
         assert engine.wait(arn["executionArn"], timeout=10) == "SUCCEEDED"
 
     assert on_disk == ["CheckOne", "CheckTwo"]
+
+
+def test_a_second_engine_on_the_same_file_leaves_running_executions_alone(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "engine.db"
+    clock = HeldClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    with Engine(database, clock=clock) as owner:
+        machine = owner.create_state_machine(
+            name="wait", definition=json.dumps(WAIT), roleArn=ROLE
+        )
+        owner.start_execution(stateMachineArn=machine["stateMachineArn"])
+        assert clock.asleep.wait(10)
+
+        other_clock = HeldClock(clock.instant)
+        with Engine(database, clock=other_clock) as other:
+            assert other.resume_running() == []
+
+    assert other_clock.sleeps == []
+    with Engine(database, clock=HeldClock(clock.instant)) as successor:
+        assert len(successor._live) == 1
