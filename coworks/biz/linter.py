@@ -582,7 +582,7 @@ class _Linter:
             return
 
         kind = state.get("Type")
-        if kind not in aslspec.STATE_FIELDS:
+        if not isinstance(kind, str) or kind not in aslspec.STATE_FIELDS:
             if "Type" not in state:
                 message = f"The state '{name}' has no 'Type'."
             else:

@@ -711,3 +711,12 @@ def test_duplicate_keys_only_warn_and_the_last_one_wins_as_in_aws() -> None:
     assert [(p.severity, p.code, p.column) for p in problems] == [
         ("warning", "duplicate-key", 18)
     ]
+
+
+@pytest.mark.parametrize("value", [[], {}, 3, None, True])
+def test_a_state_type_of_the_wrong_json_type_is_a_problem_not_a_crash(
+    value: Any,
+) -> None:
+    problems = lint(_machine(A={"Type": value, "End": True}))
+
+    assert [p.code for p in problems] == ["bad-state-type"]
