@@ -23,6 +23,12 @@ from coworks.errors import (
 
 if TYPE_CHECKING:
     from coworks.auth import AuthRequest, AuthResponse
+    from coworks.biz.backend import (
+        Backend,
+        EmbeddedBackend,
+        StepFunctionsBackend,
+    )
+    from coworks.biz.service import BizMicroService
     from coworks.biz.linter import lint
     from coworks.problems import Problem, ProblemsError
     from coworks.tech import Blueprint, TechMicroService, entry, tech_error
@@ -41,6 +47,10 @@ _LAZY = {
     "entry": "coworks.tech",
     "tech_error": "coworks.tech",
     "lint": "coworks.biz.linter",
+    "Backend": "coworks.biz.backend",
+    "BizMicroService": "coworks.biz.service",
+    "EmbeddedBackend": "coworks.biz.backend",
+    "StepFunctionsBackend": "coworks.biz.backend",
 }
 
 
@@ -57,16 +67,20 @@ __all__ = [
     "AuthRequest",
     "AuthResponse",
     "BadRequestError",
+    "Backend",
+    "BizMicroService",
     "Blueprint",
     "ConfigError",
     "CoworksError",
     "DeployError",
+    "EmbeddedBackend",
     "EngineError",
     "ForbiddenError",
     "HTTPError",
     "NotFoundError",
     "Problem",
     "ProblemsError",
+    "StepFunctionsBackend",
     "TechMicroService",
     "UnauthorizedError",
     "__version__",
