@@ -28,8 +28,8 @@ if TYPE_CHECKING:
         EmbeddedBackend,
         StepFunctionsBackend,
     )
-    from coworks.biz.service import BizMicroService
     from coworks.biz.linter import lint
+    from coworks.biz.service import BizMicroService
     from coworks.problems import Problem, ProblemsError
     from coworks.tech import Blueprint, TechMicroService, entry, tech_error
 
