@@ -894,11 +894,11 @@ def _error_problem(document: Document, error: ValidationError) -> Problem:
         at_key = False
     elif validator in ("minimum", "exclusiveMinimum"):
         word = "at least" if validator == "minimum" else "more than"
-        message = f"Expected a number {word} {value}, got {_quote(instance)}."
+        message = f"Expected a number {word} {value}, got {instance}."
         at_key = False
     elif validator in ("maximum", "exclusiveMaximum"):
         word = "at most" if validator == "maximum" else "less than"
-        message = f"Expected a number {word} {value}, got {_quote(instance)}."
+        message = f"Expected a number {word} {value}, got {instance}."
         at_key = False
     elif validator == "minItems":
         message = f"Expected at least {value} item{'s' * (value != 1)} in the list."

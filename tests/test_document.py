@@ -162,7 +162,7 @@ SCHEMA = {
         ("name: a\nnxt: b\n", "2:1", "Unknown key 'nxt'.", "did you mean 'next'?"),
         ("next: b\n", "1:1", "The required key 'name' is missing.", "add 'name'."),
         ("name: 3\n", "1:7", "Expected a string, got the integer 3.", None),
-        ("name: a\ncount: 0\n", "2:8", "Expected a number at least 1, got '0'.", None),
+        ("name: a\ncount: 0\n", "2:8", "Expected a number at least 1, got 0.", None),
         (
             "name: a\nmode: fats\n",
             "2:7",

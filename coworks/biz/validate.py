@@ -130,12 +130,18 @@ def check_workflow(
     checker = _Checker(document, catalogue)
     checker.check()
 
-    # A state with no kind or two kinds makes the schema's per-kind key rules noise.
+    # A state with no kind or two kinds makes the schema's per-kind key rules noise,
+    # and a misspelt operator makes "no operator" noise.
     unkind = {p.path[:3] for p in checker.problems if p.code in _KIND_CODES}
     problems = [
         p for p in problems if p.code != "key-not-here" or p.path[:3] not in unkind
     ]
-    problems.extend(checker.problems)
+    misspelt = {p.path[:-1] for p in problems if p.code == "unknown-key"}
+    problems.extend(
+        p
+        for p in checker.problems
+        if p.code not in ("operator-count", "no-variable") or p.path not in misspelt
+    )
     logger.debug("checked %s: %d problems", document.file, len(problems))
 
     return sorted(problems, key=_order)

@@ -405,3 +405,22 @@ def test_the_schema_knows_every_kind_and_operator_the_compiler_knows() -> None:
     assert set(schema["$defs"]["condition_03"]["properties"]["oper"]["enum"]) == set(
         OPERATORS
     )
+
+
+def test_a_misspelt_operator_is_reported_once() -> None:
+    found = problems(
+        """\
+        version: 1
+        states:
+          - name: A
+            choices:
+              - variable: $.total
+                numeric_greater: 100
+                goto: B
+          - {name: B, succeed: true}
+        """
+    )
+
+    assert [(p.code, p.hint) for p in found] == [
+        ("unknown-key", "did you mean 'numeric_greater_than'?")
+    ]
