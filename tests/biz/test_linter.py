@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -720,3 +721,41 @@ def test_a_state_type_of_the_wrong_json_type_is_a_problem_not_a_crash(
     problems = lint(_machine(A={"Type": value, "End": True}))
 
     assert [p.code for p in problems] == ["bad-state-type"]
+
+
+ODD_VALUES: list[Any] = [None, -5, 1.5, True, "x", "$.a[", "{% 1 + %}", [], {}, [1]]
+
+
+def _mutations(definition: Any, rng: random.Random, count: int) -> Any:
+    """Return a copy of ``definition`` with ``count`` values replaced by odd ones."""
+    mutated = copy.deepcopy(definition)
+    for _ in range(count):
+        places: list[tuple[Any, Any]] = []
+        pending = [mutated]
+        while pending:
+            node = pending.pop()
+            keys: list[Any] = []
+            if isinstance(node, dict):
+                keys = list(node)
+            elif isinstance(node, list):
+                keys = list(range(len(node)))
+            for key in keys:
+                places.append((node, key))
+                pending.append(node[key])
+        if places:
+            node, key = rng.choice(places)
+            node[key] = copy.deepcopy(rng.choice(ODD_VALUES))
+    return mutated
+
+
+def test_mutated_definitions_give_problems_never_exceptions() -> None:
+    rng = random.Random(20261203)
+    definitions = [row["definition"] for row in EXECUTED[::4]]
+
+    for definition in definitions:
+        mutated = _mutations(definition, rng, rng.randint(1, 4))
+        for problem in lint(mutated) + lint(json.dumps(mutated)):
+            assert problem.format()
+        states = mutated.get("States") if isinstance(mutated, dict) else None
+        for state in states.values() if isinstance(states, dict) else []:
+            lint_state(state if isinstance(state, dict) else {})
