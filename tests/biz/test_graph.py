@@ -191,3 +191,21 @@ def test_every_recorded_definition_draws_as_valid_svg(conformance_dir: Path) -> 
 
     for definition in definitions[::10]:
         ET.fromstring(render(definition, "svg"))
+
+
+@pytest.mark.parametrize("odd", [None, 3, "x", [], {}, [1], {"Type": []}])
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_odd_values_anywhere_in_a_definition_still_draw(
+    odd: Any, output_format: str
+) -> None:
+    for where in ("StartAt", "States", "Check", "Fan", "Choices", "Branches"):
+        definition = json.loads(json.dumps(DEFINITION))
+        if where in ("StartAt", "States"):
+            definition[where] = odd
+        elif where in ("Check", "Fan"):
+            definition["States"][where] = odd
+        else:
+            state = "Check" if where == "Choices" else "Fan"
+            definition["States"][state][where] = odd
+
+        assert render(definition, output_format)
