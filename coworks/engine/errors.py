@@ -20,6 +20,7 @@ __all__ = [
     "NO_CHOICE_MATCHED",
     "PARAMETER_PATH_FAILURE",
     "QUERY_EVALUATION_ERROR",
+    "REFERENCE_PATH_CONFLICT",
     "RESULT_PATH_MATCH_FAILURE",
     "RUNTIME",
     "StatesError",
@@ -36,6 +37,7 @@ ITEM_READER_FAILED = "States.ItemReaderFailed"
 NO_CHOICE_MATCHED = "States.NoChoiceMatched"
 PARAMETER_PATH_FAILURE = "States.ParameterPathFailure"
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
+REFERENCE_PATH_CONFLICT = "States.ReferencePathConflict"
 RESULT_PATH_MATCH_FAILURE = "States.ResultPathMatchFailure"
 RUNTIME = "States.Runtime"
 TASK_FAILED = "States.TaskFailed"

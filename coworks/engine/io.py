@@ -18,6 +18,7 @@ from coworks.asl import jsonpath
 from coworks.asl.errors import ExpressionError, PathNotFoundError
 from coworks.engine.errors import (
     DATA_LIMIT_EXCEEDED,
+    REFERENCE_PATH_CONFLICT,
     RESULT_PATH_MATCH_FAILURE,
     RUNTIME,
     StatesError,
@@ -102,11 +103,34 @@ def result_path(path: str | None, raw_input: Any, result: Any) -> Any:
         return jsonpath.set_path(raw_input, path, result)
     except ExpressionError as exc:
         if exc.error == RESULT_PATH_MATCH_FAILURE:
-            raise StatesError(
-                RESULT_PATH_MATCH_FAILURE,
-                f"Unable to apply ResultPath '{path}' to input '{compact(raw_input)}'",
-            ) from exc
+            raise reference_conflict(path, raw_input) from exc
         raise StatesError(exc.error, exc.cause) from exc
+
+
+def reference_conflict(path: str, data: Any) -> StatesError:
+    """Return AWS's error for a reference path that cannot apply to ``data``.
+
+    AWS names the first step that does not fit: ``Unable to apply step "items" to
+    input {...}`` (error ``States.ReferencePathConflict``).
+    """
+    node = data
+    step_name: Any = path
+    for step in jsonpath.parse_path(path).steps:
+        name = getattr(step, "name", None)
+        index = getattr(step, "index", None)
+        step_name = name if name is not None else index
+        if name is not None and type(node) is dict and name in node:
+            node = node[name]
+        elif index is not None and type(node) is list and 0 <= index < len(node):
+            node = node[index]
+        else:
+            break
+
+    return StatesError(
+        REFERENCE_PATH_CONFLICT,
+        f'Unable to apply step "{step_name}" to input {compact(data)}',
+        located=True,
+    )
 
 
 def render_template(

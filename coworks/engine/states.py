@@ -1263,14 +1263,13 @@ class Map(State):
             try:
                 items = io.path_value(path, source, context, variables)
             except ExpressionError as exc:
+                if path.startswith("$."):
+                    raise io.reference_conflict(path, source) from exc
                 raise StatesError(RUNTIME, exc.cause) from exc
         if type(items) is not list:
             raise StatesError(
                 RUNTIME,
-                f"Invalid path '{path}' : The Map state's ItemsPath must reference "
-                f"an array, but was: {io.compact(items)}"
-                if path not in ("$", None)
-                else f"Map state input must be an array but was: {io.compact(items)}",
+                f"Map state input must be an array but was: {io.compact(items)}",
             )
         return items
 

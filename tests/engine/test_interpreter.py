@@ -580,3 +580,20 @@ def test_an_item_reader_is_refused_with_the_fix() -> None:
 
     assert result.error == "States.ItemReaderFailed"
     assert "not supported" in (result.cause or "")
+
+
+@pytest.mark.parametrize(
+    ("state", "data", "cause"),
+    [
+        ({"Type": "Pass", "Result": 1, "ResultPath": "$.x.y"}, [1],
+         'Unable to apply step "x" to input [1]'),
+        ({**map_state(), "ItemsPath": "$.d.jobs"}, {"d": {}},
+         'Unable to apply step "jobs" to input {"d":{}}'),
+    ],
+)  # fmt: skip
+def test_a_reference_path_that_does_not_fit_fails_as_aws_words_it(
+    state: dict[str, Any], data: Any, cause: str
+) -> None:
+    result = execute(machine(("Only", state)), data)
+
+    assert (result.error, result.cause) == ("States.ReferencePathConflict", cause)
