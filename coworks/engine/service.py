@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from coworks.engine.clock import Clock, RealClock
+from coworks.engine.history import to_json
 from coworks.engine.interpreter import (
     Checkpoint,
     ExecutionContext,
@@ -648,7 +649,7 @@ class Engine:
             },
         }
         if outcome.status == "SUCCEEDED":
-            response["output"] = json.dumps(outcome.output)
+            response["output"] = to_json(outcome.output)
             response["outputDetails"] = {"included": True}
         else:
             _put_error(response, outcome.error, outcome.cause)
@@ -984,7 +985,7 @@ class Engine:
             last, live.pending_checkpoint = live.pending_checkpoint, None
         output = None
         if outcome.status == "SUCCEEDED":
-            output = json.dumps(outcome.output)
+            output = to_json(outcome.output)
         self.store.finish(
             record.arn,
             events,

@@ -387,7 +387,7 @@ def test_a_task_token_completes_its_waiting_task(
     engine.send_task_success(taskToken=recorder.tokens[0], output='{"ok": true}')
     engine.wait(execution, timeout=10)
 
-    assert engine.describe_execution(executionArn=execution)["output"] == '{"ok": true}'
+    assert engine.describe_execution(executionArn=execution)["output"] == '{"ok":true}'
 
 
 def test_a_task_token_failure_fails_the_execution(
