@@ -775,7 +775,7 @@ class Engine:
         if reason:
             raise EngineError(
                 "ExecutionNotRedrivable",
-                f"Execution {record.arn!r} cannot be redriven: {reason}",
+                f"Execution {record.arn!r} cannot be redriven. {reason}",
             )
         assert record.checkpoint is not None  # _not_redrivable checked it
 
@@ -1486,14 +1486,17 @@ def _same_json(text: str, value: Any) -> bool:
 
 def _not_redrivable(record: ExecutionRecord) -> str | None:
     if record.type != "STANDARD":
-        return "only STANDARD executions can be redriven."
+        return f"Only STANDARD executions can be redriven; this one is {record.type}."
     if record.status not in _STOPPED:
         return (
-            f"its status is {record.status}; only FAILED, TIMED_OUT or ABORTED "
-            "executions can."
+            f"The execution is {record.status}; only FAILED, TIMED_OUT or ABORTED "
+            "executions can be redriven."
         )
     if record.checkpoint is None:
-        return "it stopped before its first state, so there is nothing to redrive from."
+        return (
+            "The execution stopped before its first state, so there is nothing to "
+            "redrive from: start a new one."
+        )
 
     return None
 
