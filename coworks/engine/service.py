@@ -194,7 +194,8 @@ class Engine:
         self._closed = True
 
         async def shutdown() -> None:
-            tasks = [live.task for live in self._live.values() if live.task]
+            with self._lock:
+                tasks = [live.task for live in self._live.values() if live.task]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -267,6 +268,9 @@ class Engine:
 
     def wait(self, execution_arn: str, timeout: float | None = None) -> str:
         """Block until an execution is no longer running and return its status.
+
+        An execution that another engine process runs is not waited for: its
+        status as recorded is returned at once.
 
         Args:
             execution_arn: The execution.
@@ -542,6 +546,7 @@ class Engine:
                 ``InvalidName``, ``InvalidExecutionInput``, ``ValidationException``
                 (input over 256 KiB) or ``ExecutionAlreadyExists``.
         """
+        self._check_open()
         machine = self._state_machine(stateMachineArn)
         name = name if name is not None else str(uuid.uuid4())
         _check_name(name, "execution")
@@ -602,6 +607,7 @@ class Engine:
             EngineError: ``StateMachineTypeNotSupported`` for a STANDARD machine,
                 and the refusals of :meth:`start_execution`.
         """
+        self._check_open()
         machine = self._state_machine(stateMachineArn)
         if machine.type != "EXPRESS":
             raise EngineError(
@@ -770,6 +776,7 @@ class Engine:
             EngineError: ``ExecutionDoesNotExist``, ``InvalidArn`` or
                 ``ExecutionNotRedrivable``.
         """
+        self._check_open()
         record = self._execution(executionArn)
         reason = _not_redrivable(record)
         if reason:
@@ -892,6 +899,7 @@ class Engine:
     def _launch(
         self, record: ExecutionRecord, *, resume: bool, value: Any = None
     ) -> None:
+        self._check_open()
         definition = self._definition(record)
         live = _Live(record=record, definition=definition)
         live.last_event_id = record.last_event_id
@@ -1213,6 +1221,15 @@ class Engine:
         return True
 
     # Internals: lookups -----------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EngineError(
+                "EngineClosed",
+                f"The engine on {self.store.path!r} is closed: open a new Engine to "
+                "run executions.",
+                500,
+            )
 
     def _now(self) -> float:
         return self.clock.now().timestamp()

@@ -144,6 +144,7 @@ class Store:
 
         self.path = str(path)
         self._lock = threading.RLock()
+        self._closed = False
         try:
             self._db = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None
@@ -166,10 +167,23 @@ class Store:
         """Close the database connection."""
         with self._lock:
             self._db.close()
+            self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            from coworks.errors import EngineError
+
+            raise EngineError(
+                "EngineClosed",
+                f"The engine database {self.path!r} is closed: open a new Engine to "
+                "use it.",
+                500,
+            )
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            self._check_open()
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -180,6 +194,7 @@ class Store:
 
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
+            self._check_open()
             return self._db.execute(sql, tuple(args)).fetchall()
 
     # State machines ---------------------------------------------------------------

@@ -496,3 +496,13 @@ def test_no_more_handlers_run_at_once_than_the_engine_has_workers() -> None:
 
     assert statuses == ["SUCCEEDED"] * 8
     assert most[0] == 2
+
+
+def test_a_closed_engine_refuses_to_start_executions() -> None:
+    engine = Engine()
+    arn = machine(engine, PASS)
+    engine.close()
+
+    error = refusal(engine.start_execution, stateMachineArn=arn)
+
+    assert error.code == "EngineClosed"
