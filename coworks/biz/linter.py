@@ -14,6 +14,7 @@ The embedded engine refuses any definition with an error-severity problem, and i
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -25,7 +26,7 @@ from typing import Any
 
 from coworks.asl.errors import IntrinsicSyntaxError, PathSyntaxError
 from coworks.asl.intrinsics import parse_intrinsic
-from coworks.asl.jsonata import check_jsonata
+from coworks.asl.jsonata import check_jsonata, expression_of
 from coworks.asl.jsonpath import Path as JsonPath
 from coworks.asl.jsonpath import parse_path
 from coworks.asl.payload import check_template
@@ -234,6 +235,8 @@ _AWS_CODES = {
     "missing-target": "MISSING_TRANSITION_TARGET",
     "unreachable-state": "MISSING_TRANSITION_TARGET",
     "duplicate-state-name": "DUPLICATE_STATE_NAME",
+    "bad-jsonata": "INVALID_JSONATA_EXPRESSION",
+    "jsonata-top-level-reference": "UNSUPPORTED_JSONATA_EXPRESSION",
 }
 
 
@@ -1695,8 +1698,9 @@ class _Linter:
             self.check_jsonata(path, value)
 
     def check_jsonata(self, path: Path, value: str) -> None:
-        """Check the syntax of one ``{% ... %}`` JSONata expression."""
-        for message in check_jsonata(value):
+        """Check one ``{% ... %}`` expression: its syntax, then what it reads."""
+        messages = check_jsonata(value)
+        for message in messages:
             self.report(
                 path,
                 message,
@@ -1705,6 +1709,90 @@ class _Linter:
                 rank=RANK_EXPRESSION,
                 at_key=False,
             )
+        if messages:
+            return
+
+        for name in top_level_references(expression_of(value)):
+            if name in ("$", "$$"):
+                what = f"'{name}', the input document"
+                fix = "read the state input as $states.input."
+            else:
+                what = f"the field '{name}' of the input document"
+                fix = f"write $states.input.{name}, or ${name} for a variable."
+            self.report(
+                path,
+                f"The JSONata expression {_describe(value)} reads {what} at its top "
+                "level; JSONata states have no input document there.",
+                fix,
+                code="jsonata-top-level-reference",
+                rank=RANK_EXPRESSION,
+                at_key=False,
+            )
+
+
+@functools.lru_cache(maxsize=2048)
+def top_level_references(expression: str) -> tuple[str, ...]:
+    """Return what a JSONata expression reads from the input document at its top level.
+
+    AWS evaluates JSONata with no input document (the input is ``$states.input``), and
+    refuses a definition whose expression reads one: ``$``, ``$$``, or a path whose
+    first step is a bare field name (``total``, ``{a: 1}``'s key ``a``). Later steps of
+    a path, predicates, sorts and groupings read the value before them, so names there
+    are fine; a lambda's body keeps the context it is written in, so names there count.
+
+    Args:
+        expression: the expression, without its ``{% %}``; it must parse.
+
+    Returns:
+        The names read, in the order written, without repeats (``"$"``, ``"$$"`` or
+        field names); empty when the expression reads none.
+    """
+    import jsonata
+
+    try:
+        tree = jsonata.Jsonata(expression).ast
+    except Exception:  # the library raises several types; syntax is checked elsewhere
+        return ()
+
+    names: dict[str, None] = {}
+    pending: list[Any] = [tree]
+    while pending:
+        node = pending.pop()
+        pending.extend(reversed(_read_nodes(node, names)))
+
+    return tuple(names)
+
+
+def _read_nodes(node: Any, names: dict[str, None]) -> list[Any]:
+    """Record what ``node`` reads; return its children that share its context."""
+    kind = getattr(node, "type", None)
+    if kind == "name":
+        names[str(node.value)] = None
+    elif kind == "variable" and node.value in ("", "$"):
+        # "$" parses as the variable named "", "$$" as the variable named "$".
+        names["$" if node.value == "" else "$$"] = None
+    elif kind == "path":
+        return list(node.steps[:1])
+    elif kind == "unary" and node.value == "{":
+        return [part for pair in node.lhs_object or () for part in pair]
+    elif kind == "unary" and node.value == "[":
+        return list(node.expressions or ())
+    elif kind == "unary":
+        return [node.expression]
+    elif kind in ("binary", "apply"):
+        return [node.lhs, node.rhs]
+    elif kind in ("function", "partial"):
+        return [node.procedure, *(node.arguments or ())]
+    elif kind == "lambda":
+        return [node.body]
+    elif kind == "condition":
+        return [node.condition, node.then, node._else]
+    elif kind == "block":
+        return list(node.expressions or ())
+    elif kind == "bind":
+        return [node.rhs]
+
+    return []
 
 
 def _template_path(template: Any, where: str) -> list[PathPart]:

@@ -16,6 +16,7 @@ from coworks.biz.linter import (
     lint,
     lint_or_raise,
     lint_state,
+    top_level_references,
 )
 from coworks.problems import Problem, ProblemsError
 
@@ -759,3 +760,44 @@ def test_mutated_definitions_give_problems_never_exceptions() -> None:
         states = mutated.get("States") if isinstance(mutated, dict) else None
         for state in states.values() if isinstance(states, dict) else []:
             lint_state(state if isinstance(state, dict) else {})
+
+
+@pytest.mark.parametrize(
+    ("expression", "names"),
+    [
+        ("$states.input.total", ()),
+        ("$sum($states.input.items[price > 10].price)", ()),
+        ("$order[total > 10]", ()),
+        ("$states.input.items{kind: $count(id)}", ()),
+        ("total", ("total",)),
+        ("$.total", ("$",)),
+        ("$$", ("$$",)),
+        ("$sum(total) + other", ("total", "other")),
+        ("{aaa: 1}", ("aaa",)),
+        ("$map($states.input.a, function($x) { b })", ("b",)),
+        ("$flag ? yes : no", ("yes", "no")),
+    ],
+)
+def test_jsonata_reads_of_the_input_document_at_the_top_level_are_found(
+    expression: str, names: tuple[str, ...]
+) -> None:
+    assert top_level_references(expression) == names
+
+
+def test_a_jsonata_expression_reading_a_bare_field_is_refused_with_the_fix() -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Output": {"v": "{% phone %}"}, "End": True}},
+    }
+
+    problems = lint(definition)
+
+    assert [(p.code, p.to_dict()["path"], aws_code(p)) for p in problems] == [
+        (
+            "jsonata-top-level-reference",
+            "States.A.Output.v",
+            "UNSUPPORTED_JSONATA_EXPRESSION",
+        )
+    ]
+    assert problems[0].hint == "write $states.input.phone, or $phone for a variable."
