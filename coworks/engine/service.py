@@ -831,7 +831,9 @@ class Engine:
             limit=limit + 1,
         )
         response: dict[str, Any] = {
-            "events": [_event_out(event) for event in events[:limit]]
+            "events": [
+                _event_out(event, includeExecutionData) for event in events[:limit]
+            ]
         }
         if len(events) > limit:
             response["nextToken"] = _token({"id": events[limit - 1]["id"]})
@@ -1568,11 +1570,20 @@ def _list_item(record: ExecutionRecord) -> dict[str, Any]:
     return item
 
 
-def _event_out(event: dict[str, Any]) -> dict[str, Any]:
+def _event_out(event: dict[str, Any], with_data: bool = True) -> dict[str, Any]:
     shaped = dict(event)
     stamp = shaped.get("timestamp")
     if isinstance(stamp, int | float):
         shaped["timestamp"] = _date(float(stamp))
+    if not with_data:
+        # includeExecutionData=false: the events without their payloads, as on AWS.
+        for key, details in list(shaped.items()):
+            if key.endswith("EventDetails") and isinstance(details, dict):
+                shaped[key] = {
+                    name: value
+                    for name, value in details.items()
+                    if name not in ("input", "output", "parameters", "result")
+                }
 
     return shaped
 

@@ -506,3 +506,14 @@ def test_a_closed_engine_refuses_to_start_executions() -> None:
     error = refusal(engine.start_execution, stateMachineArn=arn)
 
     assert error.code == "EngineClosed"
+
+
+def test_history_without_execution_data_leaves_payloads_out(engine: Engine) -> None:
+    execution = run(engine, machine(engine, PASS), {"secret": 1})
+
+    events = engine.get_execution_history(
+        executionArn=execution, includeExecutionData=False
+    )["events"]
+
+    assert "secret" not in json.dumps(events, default=str)
+    assert [e["type"] for e in events][0] == "ExecutionStarted"
