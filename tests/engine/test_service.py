@@ -516,4 +516,4 @@ def test_history_without_execution_data_leaves_payloads_out(engine: Engine) -> N
     )["events"]
 
     assert "secret" not in json.dumps(events, default=str)
-    assert [e["type"] for e in events][0] == "ExecutionStarted"
+    assert events[0]["type"] == "ExecutionStarted"
