@@ -254,20 +254,28 @@ def attach(site: Site, project: Project, stage: str) -> None:
 
     Requests carrying ``X-Amz-Target: AWSStepFunctions.*`` go to the engine, so
     ``boto3.client("stepfunctions", endpoint_url="http://127.0.0.1:8000")`` works
-    against ``cws run``. Nothing is attached for a stage whose engine is ``aws``.
+    against ``cws run``. The engine opens when the server starts (resuming its
+    RUNNING executions) or at the first request, and closes when the server stops.
+    Nothing is attached for a stage whose engine is ``aws``.
     """
     if project.stage(stage).engine != "embedded":
         return
 
+    def endpoint(
+        environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        return ProtocolApp(engine_for(project, stage))(environ, start_response)
+
     def open_engine() -> None:
-        site.route_amz_target(TARGET_PREFIX, ProtocolApp(engine_for(project, stage)))
+        engine_for(project, stage)
 
     def close_engine() -> None:
-        settings_path = str(Path(project.folder) / ".cws" / f"engine-{stage}.db")
+        path = str(Path(project.folder) / ".cws" / f"engine-{stage}.db")
         with _engines_lock:
-            engine = _engines.pop(settings_path, None)
+            engine = _engines.pop(path, None)
         if engine is not None:
             engine.close()
 
+    site.route_amz_target(TARGET_PREFIX, endpoint)
     site.on_startup(open_engine)
     site.on_shutdown(close_engine)

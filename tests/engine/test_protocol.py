@@ -6,6 +6,7 @@ import json
 import threading
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -195,3 +196,33 @@ def test_dates_travel_as_epoch_seconds(url: str, machine_arn: str) -> None:
 
     assert status == 200
     assert isinstance(answer["creationDate"], float)
+
+
+def test_cws_run_serves_the_stage_engine_to_boto3(tmp_path: Path) -> None:
+    from coworks.project import Project
+    from coworks.server import Server, build_site
+
+    (tmp_path / "project.cws.yml").write_text("name: p\nstages:\n  dev: {}\n")
+    site = build_site(
+        Project.load(tmp_path),
+        "dev",
+        parts={"engine": "coworks.engine.protocol:attach"},
+    )
+    server = Server(site, port=0).start()
+    try:
+        sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        created = sfn.create_state_machine(
+            name="site", definition=json.dumps(PASS), roleArn=ROLE
+        )
+        listed = sfn.list_state_machines()["stateMachines"]
+    finally:
+        server.stop()
+
+    assert [m["stateMachineArn"] for m in listed] == [created["stateMachineArn"]]
+    assert (tmp_path / ".cws" / "engine-dev.db").exists()
