@@ -145,6 +145,12 @@ class ProtocolApp:
             )
         params = _read_body(environ)
         logger.debug("operation %s", operation)
+        problems = _check_parameters(operation, params)
+        if problems:
+            raise EngineError(
+                "ValidationException",
+                f"{operation} parameters are wrong: {problems}.",
+            )
 
         function = getattr(self.engine, method)
         try:
@@ -191,6 +197,33 @@ def _read_body(environ: dict[str, Any]) -> dict[str, Any]:
         )
 
     return params
+
+
+_model: Any = None
+
+
+def _check_parameters(operation: str, params: dict[str, Any]) -> str:
+    """Return what is wrong with ``params`` by Step Functions' API model, or ''.
+
+    The model is botocore's, the one boto3 itself validates requests with, so a
+    client that skips that check (curl, another SDK) gets the same answers.
+    """
+    global _model
+    from botocore.validate import ParamValidator  # type: ignore[import-untyped]
+
+    if _model is None:
+        import botocore.session  # type: ignore[import-untyped]
+
+        _model = botocore.session.get_session().get_service_model("stepfunctions")
+    try:
+        shape = _model.operation_model(operation).input_shape
+    except Exception:  # an operation this botocore does not know: skip the check
+        return ""
+    report = ParamValidator().validate(params, shape)
+
+    return (
+        str(report.generate_report()).replace("\n", "; ") if report.has_errors() else ""
+    )
 
 
 def _parameter_problem(err: TypeError) -> str:

@@ -226,3 +226,22 @@ def test_cws_run_serves_the_stage_engine_to_boto3(tmp_path: Path) -> None:
 
     assert [m["stateMachineArn"] for m in listed] == [created["stateMachineArn"]]
     assert (tmp_path / ".cws" / "engine-dev.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"name": 123, "definition": "{}", "roleArn": ROLE}, "name"),
+        ({"definition": "{}", "roleArn": ROLE}, "name"),
+        ({"name": "x", "definition": "{}", "roleArn": ROLE, "color": "red"}, "color"),
+    ],
+)
+def test_parameters_are_checked_against_the_api_model(
+    url: str, body: dict[str, Any], named: str
+) -> None:
+    status, answer = post(
+        url, "AWSStepFunctions.CreateStateMachine", json.dumps(body).encode()
+    )
+
+    assert (status, answer["__type"]) == (400, "ValidationException")
+    assert named in answer["message"]
