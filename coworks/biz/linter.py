@@ -1125,6 +1125,16 @@ class _Linter:
                 self.wrong_type(processor_path, processor, "a state machine object")
                 continue
             mode = self.check_processor_config(processor, processor_path)
+            # A distributed Map runs its items as child executions of the type its
+            # ProcessorConfig names; express children get the express rules.
+            config = processor.get("ProcessorConfig")
+            express_children = (
+                mode == "DISTRIBUTED"
+                and isinstance(config, dict)
+                and config.get("ExecutionType") == aslspec.EXPRESS
+            )
+            outer = self.express
+            self.express = outer or express_children
             self.check_machine(
                 processor,
                 processor_path,
@@ -1132,6 +1142,7 @@ class _Linter:
                 self.top_language,
                 "Map processor",
             )
+            self.express = outer
 
         if mode != "DISTRIBUTED":
             for field in sorted(aslspec.DISTRIBUTED_ONLY_FIELDS & set(state)):

@@ -801,3 +801,27 @@ def test_a_jsonata_expression_reading_a_bare_field_is_refused_with_the_fix() -> 
         )
     ]
     assert problems[0].hint == "write $states.input.phone, or $phone for a variable."
+
+
+@pytest.mark.parametrize(
+    ("execution_type", "codes"),
+    [("STANDARD", []), ("EXPRESS", ["express-unsupported"])],
+)
+def test_express_children_of_a_distributed_map_get_the_express_rules(
+    execution_type: str, codes: list[str]
+) -> None:
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "End": True,
+    }
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": execution_type},
+        **_machine(T=task),
+    }
+
+    problems = lint(
+        _machine(M={"Type": "Map", "ItemProcessor": processor, "End": True})
+    )
+
+    assert [p.code for p in problems] == codes
