@@ -1349,6 +1349,12 @@ def _refuse_unsupported(
 
 
 def _check_name(name: str, what: str) -> None:
+    if not isinstance(name, str):
+        raise EngineError(
+            "InvalidName",
+            f"Invalid Name: a {what} name is a string, got {type(name).__name__} "
+            f"{name!r}.",
+        )
     if not 1 <= len(name) <= 80:
         raise EngineError(
             "InvalidName",
@@ -1478,6 +1484,12 @@ def _diagnostic(code: str, message: str, location: str) -> dict[str, Any]:
 def _parse_input(text: str | None) -> tuple[str, Any]:
     if text is None:
         return "{}", {}
+    if not isinstance(text, str):
+        raise EngineError(
+            "InvalidExecutionInput",
+            f"Invalid State Machine Execution Input: expected JSON text, got "
+            f"{type(text).__name__}. Pass json.dumps(value).",
+        )
     if len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise EngineError(
             "ValidationException",

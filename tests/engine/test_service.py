@@ -142,8 +142,8 @@ def test_a_definition_the_linter_rejects_is_refused_with_its_problem(
     assert "Nowhere" in error.message
 
 
-@pytest.mark.parametrize("name", ["", "x" * 81, "has space", "semi;colon", "a/b"])
-def test_bad_state_machine_names_are_refused(engine: Engine, name: str) -> None:
+@pytest.mark.parametrize("name", ["", "x" * 81, "has space", "semi;colon", "a/b", 7])
+def test_bad_state_machine_names_are_refused(engine: Engine, name: Any) -> None:
     error = refusal(
         engine.create_state_machine,
         name=name,
@@ -262,9 +262,10 @@ def test_an_execution_succeeds_with_its_output_and_full_history(
     [
         ("{not json", "InvalidExecutionInput"),
         (json.dumps({"big": "x" * 262_144}), "ValidationException"),
+        ({"not": "text"}, "InvalidExecutionInput"),
     ],
 )
-def test_bad_execution_input_is_refused(engine: Engine, text: str, code: str) -> None:
+def test_bad_execution_input_is_refused(engine: Engine, text: Any, code: str) -> None:
     arn = machine(engine, PASS)
 
     assert refusal(engine.start_execution, stateMachineArn=arn, input=text).code == code
