@@ -746,7 +746,7 @@ class _Linter:
             if "Output" in state:
                 self.check_jsonata_tree(state["Output"], (*path, "Output"))
             if "Arguments" in state:
-                self.check_arguments(state["Arguments"], (*path, "Arguments"))
+                self.check_jsonata_tree(state["Arguments"], (*path, "Arguments"))
             return
 
         for field in ("InputPath", "OutputPath"):
@@ -1689,13 +1689,6 @@ class _Linter:
                     severity="warning",
                 )
             self.check_payload_keys(value, (*path, key))
-
-    def check_arguments(self, arguments: Any, path: Path) -> None:
-        """Check JSONata ``Arguments``: an object, or one JSONata expression."""
-        if isinstance(arguments, str) and not _is_jsonata_string(arguments):
-            self.wrong_type(path, arguments, 'an object or a "{% ... %}" expression')
-            return
-        self.check_jsonata_tree(arguments, path)
 
     def check_jsonata_tree(self, value: Any, path: Path) -> None:
         """Check every ``{% ... %}`` string inside a JSONata-mode value."""
