@@ -523,8 +523,11 @@ def attach(site: Site, project: Project, stage: str) -> None:
     dashboard = Dashboard(lambda: running.backend, authorizer=authorizer, stage=stage)
     site.mount("dashboard", dashboard, source="coworks.dashboard")
     if authorizer is not None:
+        doc = (getattr(authorizer.auth, "__doc__", None) or "").strip()
         logger.info(
-            "Workflows are protected by the auth of the service '%s': send its token "
-            "in the Authorization header.",
+            "The workflows and /dashboard/ are protected by the auth of the service "
+            "'%s'%s: send its token in the Authorization header (curl -H "
+            "'Authorization: TOKEN' ...), or open /dashboard/?token=TOKEN.",
             project.authorizer,
+            f" ({doc.splitlines()[0].rstrip('.')})" if doc else "",
         )

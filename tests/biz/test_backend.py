@@ -254,3 +254,70 @@ def test_aws_error_names_map_to_http_errors(code: str, error_type: type) -> None
 )
 def test_dates_are_iso_text_in_utc(value: Any, text: str | None) -> None:
     assert iso_date(value) == text
+
+
+#: Calls the Lambda function 'flaky', which fails once then succeeds.
+FLAKY: dict[str, Any] = {
+    "StartAt": "Call",
+    "States": {
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:000000000000:function:flaky",
+            "End": True,
+        }
+    },
+}
+
+
+def test_a_failed_execution_is_redriven_from_the_failed_state(
+    tmp_path: Any, unique: str
+) -> None:
+    from coworks.biz.backend import EmbeddedBackend
+
+    from .conftest import open_engine
+
+    calls: list[Any] = []
+
+    def flaky(event: Any, context: Any) -> Any:
+        calls.append(event)
+        if len(calls) == 1:
+            raise RuntimeError("first call fails")
+        return {"ok": len(calls)}
+
+    backend = EmbeddedBackend(
+        open_engine(tmp_path / "e.sqlite", handlers={"flaky": flaky})
+    )
+    try:
+        backend.register(f"flaky-{unique}", FLAKY)
+        started = backend.start(f"flaky-{unique}", {"n": 1})
+        assert finished(backend, f"flaky-{unique}", started.name).status == "FAILED"
+
+        backend.redrive(f"flaky-{unique}", started.name)
+        detail = finished(backend, f"flaky-{unique}", started.name)
+    finally:
+        backend.close()
+
+    assert (detail.status, detail.output, detail.redrive_count) == (
+        "SUCCEEDED",
+        {"ok": 2},
+        1,
+    )
+
+
+def test_a_succeeded_execution_cannot_be_redriven(
+    backend: Backend, unique: str
+) -> None:
+    from coworks.biz.backend import ServiceUnavailableError, StepFunctionsBackend
+
+    backend.register(f"greet-{unique}", GREET)
+    started = backend.start(f"greet-{unique}", {"who": "a"})
+    finished(backend, f"greet-{unique}", started.name)
+
+    # moto does not implement RedriveExecution: it must still be a clean error.
+    expected = (
+        ServiceUnavailableError
+        if isinstance(backend, StepFunctionsBackend)
+        else ConflictError
+    )
+    with pytest.raises(expected):
+        backend.redrive(f"greet-{unique}", started.name)

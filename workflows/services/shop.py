@@ -39,7 +39,7 @@ class ShopService(TechMicroService):
         self._lock = threading.Lock()
 
     def auth(self, request: Any) -> bool:
-        """Let in the project's token (the ``SAMPLE_TOKEN`` variable)."""
+        """Let in the token 'sample-token' (or the stage's SAMPLE_TOKEN variable)."""
         if request.token != os.environ.get("SAMPLE_TOKEN", DEFAULT_TOKEN):
             raise UnauthorizedError("The token is not the sample project's.")
         return True
