@@ -196,7 +196,7 @@ def _operator(variable: str, key: str, operand: Any) -> Predicate:
         def type_test(d: Any, c: Any, v: Mapping[str, Any] | None) -> bool:
             value = _resolve(variable, d, c, v)
             if value is _MISSING:
-                return False
+                raise _invalid(variable)
             return test(value) == expected
 
         return type_test

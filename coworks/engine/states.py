@@ -221,8 +221,26 @@ async def run_state(
     attempts: list[int] | None = None
     while True:
         try:
-            output, following, assigned = await state.process(rt, frame, data, context)
-            break
+            try:
+                output, following, assigned = await state.process(
+                    rt, frame, data, context
+                )
+                break
+            except (StatesError, ExecutionTimedOut):
+                raise
+            except Exception as exc:
+                # A defect of the engine must end the execution, not the service.
+                logger.warning(
+                    "state %r of %s failed unexpectedly",
+                    state.name,
+                    rt.execution.get("Id"),
+                    exc_info=True,
+                )
+                raise StatesError(
+                    RUNTIME,
+                    f"The engine failed while running this state: "
+                    f"{type(exc).__name__}: {exc}",
+                ) from exc
         except StatesError as err:
             if isinstance(err, HistoryLimitError):
                 raise

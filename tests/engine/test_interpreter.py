@@ -597,3 +597,42 @@ def test_a_reference_path_that_does_not_fit_fails_as_aws_words_it(
     result = execute(machine(("Only", state)), data)
 
     assert (result.error, result.cause) == ("States.ReferencePathConflict", cause)
+
+
+def test_a_defect_in_a_dispatcher_fails_the_execution_not_the_caller() -> None:
+    clock = VirtualClock(START)
+
+    async def broken(request: TaskRequest) -> Any:
+        raise ZeroDivisionError("oops")
+
+    outcome = asyncio.run(
+        run_execution(
+            machine(("Call", {"Type": "Task", "Resource": "arn:aws:states:::x:y"})),
+            {}, context=context_for(clock), clock=clock, dispatcher=broken,
+        )
+    )  # fmt: skip
+
+    assert outcome.error == "States.Runtime"
+    assert "ZeroDivisionError: oops" in (outcome.cause or "")
+
+
+@pytest.mark.parametrize("operator", ["IsNull", "IsString", "NumericEquals"])
+def test_a_choice_on_a_missing_path_fails_unless_it_tests_presence(
+    operator: str,
+) -> None:
+    rule = {"Variable": "$.missing", operator: True, "Next": "End"}
+    if operator == "NumericEquals":
+        rule[operator] = 1
+    definition = machine(
+        ("Pick", {"Type": "Choice", "Choices": [rule], "Default": "End"}),
+        ("End", {"Type": "Succeed"}),
+    )
+
+    result = execute(definition, {})
+
+    assert result.error == "States.Runtime"
+    assert result.cause is not None
+    assert result.cause.endswith(
+        "Invalid path '$.missing': The choice state's condition path references an "
+        "invalid value."
+    )
