@@ -299,12 +299,3 @@ def every_state_field() -> frozenset[str]:
     for spec in STATE_FIELDS.values():
         fields |= spec.every()
     return fields
-
-
-def state_types_allowing(field: str, query_language: str) -> list[str]:
-    """Return the state types that allow ``field`` in ``query_language``."""
-    return [
-        name
-        for name, spec in STATE_FIELDS.items()
-        if field in spec.allowed(query_language)
-    ]

@@ -225,7 +225,14 @@ def lint_or_raise(
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:
-    """Return whether any of ``problems`` is an error (not merely a warning)."""
+    """Return whether any of ``problems`` is an error (not merely a warning).
+
+    Args:
+        problems: problems returned by :func:`lint` or :func:`lint_state`.
+
+    Returns:
+        True when the definition they describe is invalid.
+    """
     return any(problem.severity == "error" for problem in problems)
 
 
@@ -290,7 +297,15 @@ def _is_number(value: Any) -> bool:
 
 
 def is_timestamp(value: Any) -> bool:
-    """Return whether ``value`` is an RFC 3339 timestamp as AWS reads them."""
+    """Return whether ``value`` is an RFC 3339 timestamp as AWS reads them.
+
+    Args:
+        value: anything; only strings like ``"2024-03-14T01:59:00Z"`` (date, ``T``,
+            time, and ``Z`` or an offset) that name a real date qualify.
+
+    Returns:
+        True for a valid timestamp.
+    """
     if not isinstance(value, str) or not _RFC3339.match(value):
         return False
     try:
@@ -1398,6 +1413,19 @@ class _Linter:
         for index, error in enumerate(errors):
             if not isinstance(error, str):
                 self.wrong_type((*errors_path, index), error, "an error name string")
+            elif error.startswith("States.") and error not in aslspec.PREDEFINED_ERRORS:
+                # Names under "States." are reserved: an unknown one never matches.
+                self.report(
+                    (*errors_path, index),
+                    f"'{error}' is not one of the errors Step Functions defines, so "
+                    f"this {what} never matches it.",
+                    _suggest(error, aslspec.PREDEFINED_ERRORS)
+                    or "use a predefined States.* name, or your own error name "
+                    "without the 'States.' prefix.",
+                    code="unknown-error-name",
+                    severity="warning",
+                    at_key=False,
+                )
         if aslspec.ALL_ERRORS in errors:
             if len(errors) > 1:
                 self.report(

@@ -825,3 +825,20 @@ def test_express_children_of_a_distributed_map_get_the_express_rules(
     )
 
     assert [p.code for p in problems] == codes
+
+
+def test_a_misspelt_predefined_error_name_only_warns_with_the_right_name() -> None:
+    definition = _machine(
+        A={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Retry": [{"ErrorEquals": ["States.Timout", "MyError"]}],
+            "End": True,
+        }
+    )
+
+    problems = lint(definition)
+
+    assert [(p.severity, p.code, p.hint) for p in problems] == [
+        ("warning", "unknown-error-name", "did you mean 'States.Timeout'?")
+    ]
