@@ -636,3 +636,10 @@ def test_a_choice_on_a_missing_path_fails_unless_it_tests_presence(
         "Invalid path '$.missing': The choice state's condition path references an "
         "invalid value."
     )
+
+
+def test_execute_works_from_async_code() -> None:
+    async def caller() -> Any:
+        return execute(machine(("Only", {"Type": "Pass"})), {"x": 1}).output
+
+    assert asyncio.run(caller()) == {"x": 1}
