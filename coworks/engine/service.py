@@ -906,7 +906,7 @@ class Engine:
         live = _Live(record=record, definition=definition)
         live.last_event_id = record.last_event_id
         checkpoint = None
-        credit = 0.0
+        credit = (0.0, "")
         if resume:
             if record.checkpoint is not None:
                 checkpoint = Checkpoint.from_dict(record.checkpoint)
@@ -929,7 +929,7 @@ class Engine:
         live: _Live,
         value: Any,
         checkpoint: Checkpoint | None,
-        credit: float,
+        credit: tuple[float, str],
     ) -> None:
         record = live.record
         _current.set(live)
@@ -944,7 +944,7 @@ class Engine:
             redrive_count=record.redrive_count,
             redrive_time=_date(record.redrive_date) if record.redrive_date else None,
         )
-        clock: Clock = _CreditClock(self.clock, credit) if credit > 0 else self.clock
+        clock: Clock = _CreditClock(self.clock, *credit) if credit[0] else self.clock
         dispatcher = _DurableDispatcher(self, live, self._dispatcher(context))
         try:
             outcome = await run_execution(
@@ -1147,20 +1147,31 @@ class Engine:
         record: ExecutionRecord,
         checkpoint: Checkpoint,
         definition: dict[str, Any],
-    ) -> float:
-        """Return how long a Wait state being resumed had already waited."""
+    ) -> tuple[float, str]:
+        """Return how long the state being resumed had already waited, and on what.
+
+        A Wait state of ``Seconds`` waits on the clock's ``sleep``; a Task with a
+        timeout (a callback task waiting for its token, say) on its ``wait_for``.
+        Other states, and a Wait until a timestamp, need no credit.
+        """
         state = definition.get("States", {}).get(checkpoint.state, {})
-        if state.get("Type") != "Wait":
-            return 0.0
-        if "Seconds" not in state and "SecondsPath" not in state:
-            return 0.0
+        kind = state.get("Type")
+        if kind == "Wait" and ("Seconds" in state or "SecondsPath" in state):
+            method = "sleep"
+        elif kind == "Task" and (
+            "TimeoutSeconds" in state or "TimeoutSecondsPath" in state
+        ):
+            method = "wait_for"
+        else:
+            return 0.0, ""
+
         after = int((record.checkpoint or {}).get("last_event_id", 0))
         for event in self.store.events(record.arn, after_id=after):
-            if event.get("type") == "WaitStateEntered":
+            if event.get("type") == f"{kind}StateEntered":
                 entered = float(event["timestamp"])
-                return max(0.0, self.clock.now().timestamp() - entered)
+                return max(0.0, self.clock.now().timestamp() - entered), method
 
-        return 0.0
+        return 0.0, ""
 
     # Internals: task tokens -------------------------------------------------------
 
@@ -1304,20 +1315,33 @@ class _DurableDispatcher:
 
 
 class _CreditClock:
-    """A clock whose first sleep is shortened by time already waited."""
+    """A clock whose first wait of one kind is shortened by time already waited.
 
-    def __init__(self, clock: Clock, credit: float) -> None:
+    Args:
+        clock: The engine's clock.
+        credit: The seconds already waited before the restart.
+        method: ``"sleep"`` (a Wait state) or ``"wait_for"`` (a Task timeout).
+    """
+
+    def __init__(self, clock: Clock, credit: float, method: str) -> None:
         self._clock = clock
         self._credit = credit
+        self._method = method
 
     def now(self) -> dt.datetime:
         return self._clock.now()
 
-    async def sleep(self, seconds: float) -> None:
+    def _take(self, method: str) -> float:
+        if method != self._method:
+            return 0.0
         credit, self._credit = self._credit, 0.0
-        await self._clock.sleep(max(0.0, seconds - credit))
+        return credit
+
+    async def sleep(self, seconds: float) -> None:
+        await self._clock.sleep(max(0.0, seconds - self._take("sleep")))
 
     async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        timeout = max(0.0, timeout - self._take("wait_for"))
         return await self._clock.wait_for(awaitable, timeout)
 
 

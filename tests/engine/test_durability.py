@@ -103,6 +103,7 @@ class HeldClock:
     def __init__(self, now: dt.datetime) -> None:
         self.instant = now
         self.sleeps: list[float] = []
+        self.timeouts: list[float] = []
         self.asleep = threading.Event()
 
     def now(self) -> dt.datetime:
@@ -114,6 +115,7 @@ class HeldClock:
         await asyncio.get_running_loop().create_future()
 
     async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        self.timeouts.append(timeout)
         return await awaitable
 
 
@@ -271,3 +273,32 @@ def test_a_second_engine_on_the_same_file_leaves_running_executions_alone(
     assert other_clock.sleeps == []
     with Engine(database, clock=HeldClock(clock.instant)) as successor:
         assert len(successor._live) == 1
+
+
+def test_a_resumed_callback_task_keeps_the_time_it_had_left(tmp_path: Path) -> None:
+    definition = json.loads(json.dumps(TOKEN))
+    definition["States"]["Ask"]["TimeoutSeconds"] = 300
+    tokens: list[str] = []
+    asked = threading.Event()
+
+    def ask(event: Any, context: Any) -> None:
+        tokens.append(event)
+        asked.set()
+
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    first = HeldClock(start)
+    with Engine(tmp_path / "engine.db", handlers={"ask": ask}, clock=first) as engine:
+        machine = engine.create_state_machine(
+            name="ask", definition=json.dumps(definition), roleArn=ROLE
+        )
+        arn = engine.start_execution(stateMachineArn=machine["stateMachineArn"])
+        assert asked.wait(10)
+
+    later = HeldClock(start + dt.timedelta(seconds=100))
+    with Engine(tmp_path / "engine.db", handlers={"ask": ask}, clock=later) as engine:
+        engine.send_task_success(taskToken=tokens[0], output="1")
+        status = engine.wait(arn["executionArn"], timeout=10)
+
+    assert first.timeouts[:1] == [300]
+    assert later.timeouts[:1] == [pytest.approx(200)]
+    assert status == "SUCCEEDED"
