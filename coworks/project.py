@@ -145,7 +145,8 @@ class Project:
                 "'cws new NAME', or pass the project folder with -p/--project-dir."
             )
 
-        document = load_file(path)
+        # Problems quote the path as the user wrote it (workflows/project.cws.yml).
+        document = load_file(Path(folder) / PROJECT_FILE)
         problems = validate_schema(document, load_schema("project.schema.json"))
         if problems:
             raise ProblemsError(problems)
