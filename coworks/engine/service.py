@@ -103,6 +103,8 @@ class _Live:
     old_tokens: dict[str, str] | None = None
     #: The last checkpoint (JSON text) when it waits for the next grouped commit.
     pending_checkpoint: str | None = None
+    #: Old tokens this execution answers to through ``Engine._aliases``.
+    aliased: list[str] | None = None
 
 
 class Engine:
@@ -1047,12 +1049,17 @@ class Engine:
             self._live.pop(live.record.arn, None)
             for old in (live.old_tokens or {}).values():
                 self._parked.pop(old, None)
+            for old in live.aliased or ():
+                self._aliases.pop(old, None)
             self._ended.notify_all()
 
     def _definition(self, record: ExecutionRecord) -> dict[str, Any]:
         with self._lock:
             shared = self._definitions.get(record.definition)
             if shared is None:
+                if len(self._definitions) >= 256:
+                    # Executions keep their own reference; the cache only shares.
+                    self._definitions.clear()
                 shared = (record.definition, json.loads(record.definition))
                 self._definitions[record.definition] = shared
         record.definition = shared[0]
@@ -1223,6 +1230,7 @@ class Engine:
 
         with self._lock:
             self._aliases[old] = token
+            live.aliased = [*(live.aliased or ()), old]
             parked = self._parked.pop(old, None)
         if parked is not None:
             kind, value = parked
