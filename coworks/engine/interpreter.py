@@ -305,7 +305,9 @@ def _failed(
         )
 
     assert isinstance(err, StatesError)
-    details = {"error": err.error}
+    details = {}
+    if err.error is not None:
+        details["error"] = err.error
     if err.cause is not None:
         details["cause"] = err.cause
     history.add("ExecutionFailed", details, final=True)

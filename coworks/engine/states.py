@@ -1004,6 +1004,12 @@ class Task(State):
                 {"resourceType": self.resource_type, "resource": self.resource_name},
             )
 
+        logger.debug(
+            "execution %s: task %r calls %s",
+            rt.execution.get("Id"),
+            self.name,
+            self.resource,
+        )
         request = TaskRequest(
             resource=self.resource,
             parameters=parameters,
