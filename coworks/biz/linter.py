@@ -336,6 +336,8 @@ class _Linter:
         # State name -> path of its first definition, across every scope: AWS wants
         # names unique in the whole state machine.
         self.names: dict[str, Path] = {}
+        # The path and type of each state being checked, innermost last.
+        self.states: list[tuple[Path, str]] = []
 
     # ----------------------------------------------------------------- reporting
 
@@ -616,6 +618,7 @@ class _Linter:
             )
             return
 
+        self.states.append((path, kind))
         language = self.state_language(state, path, scope_language)
         spec = aslspec.STATE_FIELDS[kind]
         what = f"{kind} state"
@@ -648,6 +651,7 @@ class _Linter:
 
         check = getattr(self, f"check_{kind.lower()}")
         check(state, path, language, scope)
+        self.states.pop()
 
     def check_name(self, name: Any, path: Path) -> None:
         if not isinstance(name, str):
@@ -1744,7 +1748,22 @@ class _Linter:
         if messages:
             return
 
-        for name in top_level_references(expression_of(value)):
+        expression = expression_of(value)
+        allowed = self.states_fields_allowed(path)
+        for field in states_fields(expression):
+            if field not in allowed:
+                self.report(
+                    path,
+                    f"The JSONata expression {_describe(value)} reads "
+                    f"$states.{field}, which has no value in this field.",
+                    _STATES_FIELD_HINTS.get(field, "use $states.input or a variable."),
+                    code="states-field-out-of-place",
+                    rank=RANK_EXPRESSION,
+                    severity="warning",
+                    at_key=False,
+                )
+
+        for name in top_level_references(expression):
             if name in ("$", "$$"):
                 what = f"'{name}', the input document"
                 fix = "read the state input as $states.input."
@@ -1760,6 +1779,85 @@ class _Linter:
                 rank=RANK_EXPRESSION,
                 at_key=False,
             )
+
+    def states_fields_allowed(self, path: Path) -> frozenset[str]:
+        """Return the ``$states`` fields an expression at ``path`` may read."""
+        allowed = {"input", "context"}
+        if not self.states:
+            return frozenset(allowed)
+
+        state_path, kind = self.states[-1]
+        inner = path[len(state_path) :]
+        if len(inner) >= 3 and inner[0] == "Catch" and inner[2] in ("Output", "Assign"):
+            allowed.add("errorOutput")
+        elif inner[:1] in (("Output",), ("Assign",)) and kind in _RESULT_STATES:
+            allowed.add("result")
+
+        return frozenset(allowed)
+
+
+_RESULT_STATES = frozenset({"Task", "Map", "Parallel"})
+
+_STATES_FIELD_HINTS = {
+    "result": "$states.result exists only in the top-level Output and Assign of a "
+    "Task, Map or Parallel state.",
+    "errorOutput": "$states.errorOutput exists only in a catcher's Output and Assign.",
+}
+
+
+@functools.lru_cache(maxsize=2048)
+def states_fields(expression: str) -> tuple[str, ...]:
+    """Return the fields of ``$states`` a JSONata expression reads, anywhere in it.
+
+    Args:
+        expression: the expression, without its ``{% %}``.
+
+    Returns:
+        Field names such as ``"input"`` or ``"result"``, without repeats; empty when
+        the expression does not parse.
+    """
+    import jsonata
+
+    try:
+        tree = jsonata.Jsonata(expression).ast
+    except Exception:  # the library raises several types; syntax is checked elsewhere
+        return ()
+
+    fields: dict[str, None] = {}
+    seen: set[int] = set()
+    pending: list[Any] = [tree]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        steps = getattr(node, "steps", None) or []
+        if (
+            getattr(node, "type", None) == "path"
+            and len(steps) >= 2
+            and steps[0].type == "variable"
+            and steps[0].value == "states"
+            and steps[1].type == "name"
+        ):
+            fields[str(steps[1].value)] = None
+        pending.extend(_children(node))
+
+    return tuple(fields)
+
+
+def _children(node: Any) -> list[Any]:
+    """Return every parse tree node held by ``node``'s attributes."""
+    found: list[Any] = []
+    for name, value in vars(node).items():
+        if name.startswith("_outer"):
+            continue  # the parser that built the node, not part of the tree
+        items = value if isinstance(value, list | tuple) else [value]
+        for item in items:
+            for part in item if isinstance(item, list | tuple) else [item]:
+                if hasattr(part, "type") and hasattr(part, "value"):
+                    found.append(part)
+
+    return found
 
 
 @functools.lru_cache(maxsize=2048)

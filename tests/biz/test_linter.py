@@ -842,3 +842,42 @@ def test_a_misspelt_predefined_error_name_only_warns_with_the_right_name() -> No
     assert [(p.severity, p.code, p.hint) for p in problems] == [
         ("warning", "unknown-error-name", "did you mean 'States.Timeout'?")
     ]
+
+
+@pytest.mark.parametrize(
+    ("state", "warned"),
+    [
+        ({"Type": "Pass", "Output": "{% $states.result %}"}, True),
+        ({"Type": "Task", "Arguments": {"a": "{% $states.result %}"}}, True),
+        ({"Type": "Task", "Output": "{% $states.result.x %}"}, False),
+        ({"Type": "Task", "Assign": {"e": "{% $states.errorOutput %}"}}, True),
+        (
+            {
+                "Type": "Task",
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "Output": "{% $states.errorOutput %}",
+                        "Next": "A",
+                    }
+                ],
+            },
+            False,
+        ),
+    ],
+)
+def test_states_result_and_error_output_are_read_only_where_they_exist(
+    state: dict[str, Any], warned: bool
+) -> None:
+    if state["Type"] == "Task":
+        state["Resource"] = "arn:aws:states:::lambda:invoke"
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "A",
+        "States": {"A": {**state, "End": True}},
+    }
+
+    codes = [p.code for p in lint(definition)]
+
+    assert ("states-field-out-of-place" in codes) == warned
+    assert not has_errors(lint(definition))
