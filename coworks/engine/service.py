@@ -25,7 +25,6 @@ import asyncio
 import base64
 import binascii
 import concurrent.futures
-import contextvars
 import datetime as dt
 import json
 import logging
@@ -78,11 +77,6 @@ _PURE_STATES = frozenset({"Pass", "Choice", "Wait", "Succeed", "Fail"})
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 _STOPPED = ("FAILED", "TIMED_OUT", "ABORTED")
-
-#: The execution whose coroutine is running (set in each execution's task).
-_current: contextvars.ContextVar[_Live | None] = contextvars.ContextVar(
-    "coworks_engine_execution", default=None
-)
 
 T = TypeVar("T")
 
@@ -934,7 +928,6 @@ class Engine:
         credit: tuple[float, str],
     ) -> None:
         record = live.record
-        _current.set(live)
         context = ExecutionContext(
             execution_arn=record.arn,
             execution_name=record.name,
@@ -978,6 +971,10 @@ class Engine:
                 error="States.Runtime",
                 cause=f"The engine failed while running this execution: {err!r}",
             )
+            details = {"error": outcome.error, "cause": outcome.cause}
+            self._end_event(
+                live, "ExecutionFailed", {"executionFailedEventDetails": details}
+            )
         self._finish(live, outcome)
 
     async def _stop(self, live: _Live, error: str | None, cause: str | None) -> None:
@@ -998,19 +995,22 @@ class Engine:
         output = None
         if outcome.status == "SUCCEEDED":
             output = to_json(outcome.output)
-        self.store.finish(
-            record.arn,
-            events,
-            status=outcome.status,
-            stop_date=self._now(),
-            output=output,
-            error=outcome.error,
-            cause=outcome.cause,
-            checkpoint=(
-                outcome.checkpoint.to_dict() if outcome.checkpoint is not None else last
-            ),
-        )
-        self._forget(live)
+        if outcome.checkpoint is not None:
+            # Where a redrive starts: the state that failed.
+            last = json.dumps(outcome.checkpoint.to_dict())
+        try:
+            self.store.finish(
+                record.arn,
+                events,
+                status=outcome.status,
+                stop_date=self._now(),
+                output=output,
+                error=outcome.error,
+                cause=outcome.cause,
+                checkpoint=last,
+            )
+        finally:
+            self._forget(live)
         logger.debug("execution %s ended %s", record.arn, outcome.status)
 
     def _finish_aborted(self, live: _Live) -> None:
@@ -1020,29 +1020,24 @@ class Engine:
             details["error"] = error
         if cause is not None:
             details["cause"] = cause
-        now = self._now()
-        with self._lock:
-            events, live.pending = live.pending, []
-            last, live.pending_checkpoint = live.pending_checkpoint, None
-            event = {
-                "id": live.last_event_id + 1,
-                "previousEventId": live.last_event_id,
-                "timestamp": now,
-                "type": "ExecutionAborted",
-                "executionAbortedEventDetails": details,
-            }
-            live.last_event_id += 1
-        self.store.finish(
-            live.record.arn,
-            [*events, event],
-            status="ABORTED",
-            stop_date=now,
-            error=error,
-            cause=cause,
-            checkpoint=last,
+        self._end_event(
+            live, "ExecutionAborted", {"executionAbortedEventDetails": details}
         )
-        self._forget(live)
-        logger.debug("execution %s aborted", live.record.arn)
+        self._finish(live, Outcome(status="ABORTED", error=error, cause=cause))
+
+    def _end_event(self, live: _Live, kind: str, details: dict[str, Any]) -> None:
+        """Add the last event of an execution the interpreter did not end itself."""
+        with self._lock:
+            live.pending.append(
+                {
+                    "id": live.last_event_id + 1,
+                    "previousEventId": live.last_event_id,
+                    "timestamp": self._now(),
+                    "type": kind,
+                    **details,
+                }
+            )
+            live.last_event_id += 1
 
     def _forget(self, live: _Live) -> None:
         with self._ended:

@@ -518,3 +518,22 @@ def test_history_without_execution_data_leaves_payloads_out(engine: Engine) -> N
 
     assert "secret" not in json.dumps(events, default=str)
     assert events[0]["type"] == "ExecutionStarted"
+
+
+def test_an_engine_failure_ends_the_execution_failed_with_its_reason() -> None:
+    class Broken:
+        async def __call__(self, request: Any) -> Any:
+            raise RuntimeError("the dispatcher itself broke")
+
+    task = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": "x", "End": True}},
+    }
+    with Engine(dispatcher_factory=lambda context: Broken()) as engine:
+        execution = run(engine, machine(engine, task))
+        described = engine.describe_execution(executionArn=execution)
+        types = history_types(engine, execution)
+
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+    assert "dispatcher itself broke" in described["cause"]
+    assert types[-1] == "ExecutionFailed"
