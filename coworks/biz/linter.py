@@ -336,6 +336,9 @@ class _Linter:
         # State name -> path of its first definition, across every scope: AWS wants
         # names unique in the whole state machine.
         self.names: dict[str, Path] = {}
+        # Every state name of the definition, nested scopes included, known up front
+        # so a transition to a state of another scope can be explained.
+        self.every_name: set[str] = _state_names(document.data)
         # The path and type of each state being checked, innermost last.
         self.states: list[tuple[Path, str]] = []
 
@@ -473,18 +476,18 @@ class _Linter:
 
         if not isinstance(states, dict):
             return
-        broken = self.count("missing-transition")
+        broken = self.count("missing-transition", "missing-target")
         for name, state in states.items():
             self.check_state(name, state, (*path, "States", name), language, states)
 
-        # A state without a transition already has its error; the states after it
-        # would all be reported unreachable, which is noise.
-        if self.count("missing-transition") == broken:
+        # A state without a transition, or with one to nowhere, already has its error;
+        # the states after it would all be reported unreachable, which is noise.
+        if self.count("missing-transition", "missing-target") == broken:
             self.check_graph(states, start, path, what)
 
-    def count(self, code: str) -> int:
-        """Return how many problems with ``code`` were found so far."""
-        return sum(1 for problem in self.problems if problem.code == code)
+    def count(self, *codes: str) -> int:
+        """Return how many problems with one of ``codes`` were found so far."""
+        return sum(1 for problem in self.problems if problem.code in codes)
 
     def check_graph(
         self, states: dict[str, Any], start: str | None, path: Path, what: str
@@ -561,9 +564,7 @@ class _Linter:
                     rank=RANK_STRUCTURE,
                 )
             else:
-                hint = _suggest(str(key), allowed) or (
-                    "expected one of: " + ", ".join(sorted(allowed)) + "."
-                )
+                hint = _suggest(str(key), allowed) or _expected(allowed)
                 self.report(
                     key_path,
                     f"Unknown field '{key}' in a {what}.",
@@ -746,7 +747,7 @@ class _Linter:
 
     def missing_target(self, path: Path, target: str, scope: dict[str, Any]) -> None:
         hint = did_you_mean(target, [str(name) for name in scope])
-        if hint is None and target in self.names:
+        if hint is None and target in self.every_name:
             hint = (
                 "that state is in another scope: states of a Parallel branch or a Map "
                 "processor can only move to states of the same branch or processor."
@@ -953,8 +954,21 @@ class _Linter:
     def check_condition(self, rule: dict[str, Any], path: Path, *, top: bool) -> None:
         """Check a JSONPath comparison or boolean combination (And/Or/Not)."""
         if not top:
+            if "Next" in rule:
+                self.report(
+                    (*path, "Next"),
+                    "A rule nested in And, Or or Not takes no 'Next'; only the "
+                    "top-level rule chooses the next state.",
+                    "remove this 'Next'.",
+                    code="unexpected-field",
+                    rank=RANK_STRUCTURE,
+                )
+            fields = aslspec.COMPARISON_FIELDS | {"Comment"}
             self.check_fields(
-                rule, path, aslspec.COMPARISON_FIELDS | {"Comment"}, "nested rule"
+                {key: item for key, item in rule.items() if key != "Next"},
+                path,
+                fields,
+                "nested rule",
             )
 
         operators = [key for key in rule if key in aslspec.COMPARISON_OPERATORS]
@@ -1977,6 +1991,42 @@ def _is_terminal(state: Any) -> bool:
     if not isinstance(state, dict):
         return True
     return state.get("Type") in ("Succeed", "Fail") or state.get("End") is True
+
+
+def _expected(allowed: Iterable[str]) -> str:
+    """Return the fields a hint lists, or a summary when they are too many to read."""
+    names = sorted(allowed)
+    if len(names) > 12:
+        shown = [name for name in names if not name.startswith(_OPERATOR_PREFIXES)]
+        return "expected a comparison operator or one of: " + ", ".join(shown) + "."
+
+    return "expected one of: " + ", ".join(names) + "."
+
+
+_OPERATOR_PREFIXES = ("String", "Numeric", "Boolean", "Timestamp", "Is")
+
+
+def _state_names(data: Any) -> set[str]:
+    """Return every state name of a definition, in every nested scope."""
+    names: set[str] = set()
+    pending = [data]
+    while pending:
+        machine = pending.pop()
+        states = machine.get("States") if isinstance(machine, dict) else None
+        if not isinstance(states, dict):
+            continue
+        for name, state in states.items():
+            names.add(str(name))
+            if not isinstance(state, dict):
+                continue
+            branches = state.get("Branches")
+            if isinstance(branches, list):
+                pending.extend(branches)
+            pending.extend(
+                state[key] for key in ("ItemProcessor", "Iterator") if key in state
+            )
+
+    return names
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str | None:

@@ -305,7 +305,7 @@ INVALID = [
             },
             B=PASS_END,
         ),
-        "unknown-field",
+        "unexpected-field",
         "States.A.Choices[0].Not.Next",
     ),
     (
@@ -881,3 +881,19 @@ def test_states_result_and_error_output_are_read_only_where_they_exist(
 
     assert ("states-field-out-of-place" in codes) == warned
     assert not has_errors(lint(definition))
+
+
+def test_a_transition_out_of_a_branch_is_explained_and_not_followed_by_noise() -> None:
+    definition = _machine(
+        P={
+            "Type": "Parallel",
+            "Branches": [_machine(X={"Type": "Pass", "Next": "After"})],
+            "Next": "After",
+        },
+        After={"Type": "Succeed"},
+    )
+
+    problems = lint(definition)
+
+    assert [p.code for p in problems] == ["missing-target"]
+    assert "another scope" in str(problems[0].hint)
