@@ -99,26 +99,22 @@ class TaskDispatcher(Protocol):
 class Callbacks:
     """Task tokens waiting for ``SendTaskSuccess`` / ``Failure`` / ``Heartbeat``.
 
-    The interpreter calls :meth:`register` then awaits :meth:`wait`; anyone (another
-    thread included) calls :meth:`succeed`, :meth:`fail` or :meth:`heartbeat`.
-    Calls for a token nobody waits on are remembered until someone waits on it, so a
-    callback that arrives before the wait is not lost.
+    The interpreter calls :meth:`register` before it sends the task (so a callback
+    sent while the task is still being dispatched is not lost) and then awaits
+    :meth:`wait`; anyone (another thread included) calls :meth:`succeed`,
+    :meth:`fail` or :meth:`heartbeat`, which return False for a token nobody waits
+    on (AWS's ``TaskDoesNotExist``).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, _Waiter] = {}
-        self._early: dict[str, tuple[str, Any]] = {}
 
     def register(self, token: str) -> None:
         """Start accepting callbacks for ``token`` (call from the event loop)."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            waiter = _Waiter(loop, loop.create_future(), asyncio.Event())
-            self._waiting[token] = waiter
-            early = self._early.pop(token, None)
-        if early is not None:
-            self._resolve(waiter, early)
+            self._waiting[token] = _Waiter(loop, loop.create_future(), asyncio.Event())
 
     def is_waiting(self, token: str) -> bool:
         """Return whether a task currently waits on ``token``."""
@@ -196,8 +192,6 @@ class Callbacks:
         with self._lock:
             waiter = self._waiting.get(token)
             if waiter is None:
-                if message[0] != "heartbeat":
-                    self._early[token] = message
                 return False
 
         waiter.loop.call_soon_threadsafe(self._resolve, waiter, message)
