@@ -330,7 +330,7 @@ class _Linter:
 
     def __init__(self, document: Document, state_machine_type: str) -> None:
         self.document = document
-        self.express = state_machine_type == aslspec.EXPRESS
+        self.express = str(state_machine_type).upper() == aslspec.EXPRESS
         self.problems: list[Problem] = []
         self.top_language = JSONPATH
         # State name -> path of its first definition, across every scope: AWS wants
