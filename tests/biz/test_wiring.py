@@ -575,3 +575,97 @@ def test_cws_executions_lists_what_cws_run_ran(
 
     assert code == 0
     assert started["name"] in out and "SUCCEEDED" in out
+
+
+GATE_SERVICE = '''
+"""A service whose route waits while a lock file exists."""
+
+import time
+from pathlib import Path
+
+from coworks.tech import TechMicroService
+
+LOCK = Path(__file__).resolve().parents[1] / "gate.lock"
+
+
+class Gate(TechMicroService):
+    def get_pass(self) -> dict:
+        while LOCK.exists():
+            time.sleep(0.05)
+        return {"passed": True}
+
+
+app = Gate("gate")
+'''
+
+
+@pytest.mark.slow
+def test_executions_killed_inside_a_task_finish_after_a_restart(
+    sample: Project,
+) -> None:
+    """An execution resumed at a Task state must reach the service's handler.
+
+    Asks the engine service's owner: the engine resumes RUNNING executions when it
+    opens, at the first start-up hook, before the workflows part adds the services'
+    Task handlers; an execution resumed at a Task fails at once with "No handler is
+    registered". Resuming once every site part has started fixes it.
+    """
+    (sample.folder / "services" / "gate.py").write_text(GATE_SERVICE)
+    project_file = sample.folder / "project.cws.yml"
+    project_file.write_text(
+        project_file.read_text().replace(
+            "  shop: services.shop:app\n",
+            "  shop: services.shop:app\n  gate: services.gate:app\n",
+        )
+    )
+    write(
+        sample,
+        "gated",
+        """\
+        version: 1
+        states:
+          - name: Pass gate
+            tech: {service: gate, get: /pass}
+        """,
+    )
+    lock = sample.folder / "gate.lock"
+    lock.write_text("closed")
+
+    process, url = _start_cws(sample.folder)
+    try:
+        names = [
+            requests.post(
+                f"{url}/gated/executions", json={}, headers=TOKEN, timeout=30
+            ).json()["name"]
+            for _ in range(3)
+        ]
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    lock.unlink()
+
+    process, url = _start_cws(sample.folder)
+    try:
+
+        def described() -> list[dict[str, Any]]:
+            return [
+                requests.get(
+                    f"{url}/gated/executions/{name}", headers=TOKEN, timeout=30
+                ).json()
+                for name in names
+            ]
+
+        def statuses() -> list[str]:
+            return [detail["status"] for detail in described()]
+
+        deadline = time.monotonic() + 20
+        final = statuses()
+        while "RUNNING" in final and time.monotonic() < deadline:
+            time.sleep(0.05)
+            final = statuses()
+        errors = {d.get("cause") for d in described() if d["status"] != "SUCCEEDED"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+    assert final == ["SUCCEEDED"] * 3, errors
