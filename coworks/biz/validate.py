@@ -432,7 +432,7 @@ class _Checker:
                     code="operator-count",
                 )
         for key in ("and", "or"):
-            for index, item in enumerate(condition.get(key) or []):
+            for index, item in enumerate(_items(condition.get(key))):
                 if isinstance(item, dict):
                     self.condition(item, (*path, key, index), language, top=False)
         if isinstance(condition.get("not"), dict):
@@ -451,6 +451,14 @@ class _Checker:
             )
 
     def condition_03(self, condition: dict[str, Any], path: Path_) -> None:
+        if not any(key in condition for key in ("var", "not", "and", "or")):
+            self.add(
+                path,
+                "The condition tests nothing.",
+                "add 'var', 'oper' and 'value', or wrap conditions in 'not', 'and' or "
+                "'or'.",
+                code="incomplete-condition",
+            )
         if "var" in condition:
             self.jsonpath(condition["var"], (*path, "var"), reference=False)
             for key in ("oper", "value"):
@@ -535,11 +543,11 @@ class _Checker:
     ) -> tuple[list[Any], bool]:
         kind = next((key for key in self.kinds if key in state), None)
         targets: list[Any] = []
-        for entry in state.get("catch") or []:
+        for entry in _items(state.get("catch")):
             if isinstance(entry, dict):
                 targets.append(entry.get("goto", entry.get("name")))
         if kind == "choices":
-            rules = state.get("choices") or []
+            rules = _items(state.get("choices"))
             targets.extend(r.get("goto") for r in rules if isinstance(r, dict))
             default = state.get("default")
             if self.version == VERSION_03 and default is None:
@@ -765,6 +773,11 @@ class _Checker:
     def jsonata(self, value: str, path: Path_) -> None:
         for message in check_jsonata(value):
             self.add(path, message, code="jsonata", rank=RANK_EXPRESSION, at_key=False)
+
+
+def _items(value: Any) -> list[Any]:
+    """Return ``value`` when it is a list, else nothing (the schema reports it)."""
+    return value if isinstance(value, list) else []
 
 
 def _route_shape(route: str) -> tuple[str, ...]:

@@ -424,3 +424,19 @@ def test_a_misspelt_operator_is_reported_once() -> None:
     assert [(p.code, p.hint) for p in found] == [
         ("unknown-key", "did you mean 'numeric_greater_than'?")
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 1\nstates:\n  - {name: A, choices: true, default: B}\n"
+        "  - {name: B, pass: 1}\n",
+        "version: 1\nstates:\n  - name: A\n    choices: [{and: 1, goto: A}]\n",
+        "states:\n  - name: A\n    choices: [{goto: A}]\n",
+        "version: 1\ninput_schema: {required: [1]}\nstates: [{name: A, pass: true}]\n",
+        "version: 1\nstates: [{name: A, catch: 3, task: x}, 5, {name: 3, wait: {}}]\n",
+    ],
+)
+def test_malformed_workflows_get_problems_not_tracebacks(text: str) -> None:
+    with pytest.raises(ProblemsError):
+        validate_workflow(load_workflow(text))
