@@ -68,11 +68,14 @@ class StatesError(Exception):
         self.located = located
 
     def error_output(self) -> dict[str, Any]:
-        """Return the ``{"Error", "Cause"}`` object a Catch passes on."""
-        output: dict[str, Any] = {"Error": self.error}
-        if self.cause is not None:
-            output["Cause"] = self.cause
-        return output
+        """Return the ``{"Error", "Cause"}`` object a Catch passes on.
+
+        AWS binds an empty string to a missing error or cause.
+        """
+        return {
+            "Error": "" if self.error is None else self.error,
+            "Cause": "" if self.cause is None else self.cause,
+        }
 
 
 class HistoryLimitError(StatesError):

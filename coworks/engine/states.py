@@ -406,14 +406,14 @@ class State:
     ) -> tuple[Any, Assigned]:
         """ResultSelector, Assign, ResultPath and OutputPath of a JSONPath state."""
         variables = frame.view()
+        assigned = None
+        if self.assign is not None:
+            assigned = io.render_template(self.assign, result, context, variables)
+
         if self.result_selector is not None:
             result = io.render_template(
                 self.result_selector, result, context, variables
             )
-
-        assigned = None
-        if self.assign is not None:
-            assigned = io.render_template(self.assign, result, context, variables)
 
         output = io.result_path(self.result_path, data, result)
         if self.output_path != "$":
