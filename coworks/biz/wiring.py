@@ -49,7 +49,12 @@ from coworks.biz.queue import (
     send_message_handler,
     sqs_event,
 )
-from coworks.biz.schedule import ScheduleEntry, Scheduler, schedule_entries
+from coworks.biz.schedule import (
+    ScheduleEntry,
+    Scheduler,
+    eventbridge_rules,
+    schedule_entries,
+)
 from coworks.biz.service import BizMicroService
 from coworks.errors import ConfigError, ConflictError
 from coworks.problems import Problem, ProblemsError
@@ -222,6 +227,40 @@ def load_workflows(project: Project, stage: str) -> dict[str, LoadedWorkflow]:
         raise ProblemsError(problems)
 
     return loaded
+
+
+def state_machine_name(project: Project, workflow: str, stage: str) -> str:
+    """Return the deployed state machine name of a workflow: like a Lambda's name."""
+    return f"{project.name}-{workflow}-{stage}"
+
+
+def schedule_rules(project: Project, stage: str) -> dict[str, dict[str, Any]]:
+    """Return the EventBridge rules deploy creates for the project's schedules.
+
+    Each schedule of each workflow becomes an ``AWS::Events::Rule`` resource whose
+    target starts the workflow's state machine
+    (``arn:aws:states:<region>:<account>:stateMachine:<project>-<workflow>-<stage>``)
+    with the schedule's input, assuming the role ``<project>-<stage>-events``.
+
+    Raises:
+        ProblemsError: a workflow file has problems.
+    """
+    settings = project.stage(stage)
+    entries = [
+        entry
+        for workflow in load_workflows(project, stage).values()
+        for entry in workflow.schedules
+    ]
+    prefix = f"arn:aws:states:{settings.region}:{settings.account}:stateMachine:"
+
+    return eventbridge_rules(
+        entries,
+        state_machine_arn=lambda name: (
+            prefix + state_machine_name(project, name, stage)
+        ),
+        role_arn=f"arn:aws:iam::{settings.account}:role/{project.name}-{stage}-events",
+        prefix=f"{project.name}-{stage}-",
+    )
 
 
 def task_handlers(project: Project, stage: str) -> dict[str, Any]:

@@ -669,3 +669,32 @@ def test_executions_killed_inside_a_task_finish_after_a_restart(
         process.wait(timeout=30)
 
     assert final == ["SUCCEEDED"] * 3, errors
+
+
+def test_the_project_schedules_become_eventbridge_rules(sample: Project) -> None:
+    from coworks.biz.wiring import schedule_rules
+
+    write(
+        sample,
+        "report",
+        """\
+        version: 1
+        schedules:
+          - expression: cron(0 8 ? * MON-FRI *)
+            input: {kind: daily}
+        states:
+          - {name: Keep, pass: true}
+        """,
+    )
+
+    rules = schedule_rules(sample, "dev")
+
+    assert list(rules) == ["ReportSchedule1"]
+    properties = rules["ReportSchedule1"]["Properties"]
+    assert properties["ScheduleExpression"] == "cron(0 8 ? * MON-FRI *)"
+    (target,) = properties["Targets"]
+    assert target["Arn"] == (
+        "arn:aws:states:us-east-1:000000000000:stateMachine:sample-report-dev"
+    )
+    assert target["RoleArn"] == "arn:aws:iam::000000000000:role/sample-dev-events"
+    assert json.loads(target["Input"]) == {"kind": "daily"}
