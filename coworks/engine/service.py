@@ -750,7 +750,8 @@ class Engine:
         """
         record = self._execution(executionArn)
         live = self._live.get(record.arn)
-        if live is not None and live.task is not None:
+        if live is not None:
+            # Scheduled after the task's creation (the loop runs callbacks in order).
             future = asyncio.run_coroutine_threadsafe(
                 self._stop(live, error, cause), self._loop
             )
@@ -978,14 +979,28 @@ class Engine:
         self._finish(live, outcome)
 
     async def _stop(self, live: _Live, error: str | None, cause: str | None) -> None:
-        if live.task is None or live.task.done():
-            return
         live.stop_request = (error, cause)
-        live.task.cancel()
-        try:
-            await live.task
-        except asyncio.CancelledError:
-            pass
+        task = live.task
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        if live.record.arn in self._live:
+            # Cancelled before its first step, the task never ran its own ending.
+            if live.last_event_id == 0:
+                record = live.record
+                details = {
+                    "input": record.input,
+                    "inputDetails": {"truncated": False},
+                    "roleArn": record.role_arn,
+                    "stateMachineArn": record.state_machine_arn,
+                }
+                self._end_event(
+                    live, "ExecutionStarted", {"executionStartedEventDetails": details}
+                )
+            self._finish_aborted(live)
 
     def _finish(self, live: _Live, outcome: Outcome) -> None:
         record = live.record

@@ -537,3 +537,21 @@ def test_an_engine_failure_ends_the_execution_failed_with_its_reason() -> None:
     assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
     assert "dispatcher itself broke" in described["cause"]
     assert types[-1] == "ExecutionFailed"
+
+
+def test_an_execution_stopped_right_after_its_start_is_aborted() -> None:
+    wait = {
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}},
+    }
+    with Engine() as engine:
+        arn = machine(engine, wait)
+        for _ in range(20):
+            execution = engine.start_execution(stateMachineArn=arn)["executionArn"]
+            engine.stop_execution(executionArn=execution)
+
+            assert (
+                engine.describe_execution(executionArn=execution)["status"] == "ABORTED"
+            )
+            types = history_types(engine, execution)
+            assert (types[0], types[-1]) == ("ExecutionStarted", "ExecutionAborted")
