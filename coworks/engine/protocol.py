@@ -233,7 +233,11 @@ def _parameter_problem(err: TypeError) -> str:
         return f"missing required parameter(s) {missing.group(1)}"
     unknown = re.search(r"got an unexpected keyword argument '(\w+)'", text)
     if unknown:
-        return f"unknown parameter {unknown.group(1)!r}"
+        # Step Functions' model accepted it: an AWS parameter the engine lacks.
+        return (
+            f"parameter {unknown.group(1)!r} is not supported by the embedded engine "
+            "yet: leave it out"
+        )
 
     return text
 
