@@ -182,7 +182,7 @@ def _machine(machine: Any, where: str, decompiler: _Decompiler) -> dict[str, Any
         raise DecompileError(f"{where.capitalize()} has no 'States' object.")
     states: dict[str, Any] = machine["States"]
     start = machine.get("StartAt")
-    if start not in states:
+    if not isinstance(start, str) or start not in states:
         raise DecompileError(f"{where.capitalize()} starts at '{start}', not a state.")
 
     order: list[str] = []
@@ -398,11 +398,14 @@ def _tech_workflow(definition: dict[str, Any]) -> str | None:
 def _all_states(machine: Any) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     states = machine.get("States") if isinstance(machine, dict) else None
-    for state in (states or {}).values():
+    if not isinstance(states, dict):
+        return found
+    for state in states.values():
         if not isinstance(state, dict):
             continue
         found.append(state)
-        for branch in state.get("Branches") or []:
+        branches = state.get("Branches")
+        for branch in branches if isinstance(branches, list) else []:
             found.extend(_all_states(branch))
         for key in ("ItemProcessor", "Iterator"):
             found.extend(_all_states(state.get(key)))

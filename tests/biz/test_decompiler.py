@@ -148,6 +148,7 @@ def test_decompiled_yaml_names_fields_in_snake_case() -> None:
         ("{", "The definition is not JSON"),
         ("[]", "must be a JSON object"),
         ({"StartAt": "A", "States": {}}, "starts at 'A', not a state"),
+        ({"StartAt": {"A": 1}, "States": {"A": {}}}, "starts at"),
         ({"StartAt": "A", "States": {"A": {"Type": "Nap"}}}, "unknown type 'Nap'"),
         (
             {"StartAt": "A", "States": {"A": {"Type": "Pass", "Nxt": "B"}}},
