@@ -73,7 +73,7 @@ class BizMicroService(TechMicroService):
         backend: Backend,
         *,
         description: str = "",
-        input_schema: Mapping[str, Any] | None = None,
+        input_schema: Mapping[str, Any] | bool | None = None,
         authorizer: Any = None,
         source: str | None = None,
     ) -> None:
@@ -82,7 +82,11 @@ class BizMicroService(TechMicroService):
         self.backend = backend
         self.description = description
         self.source = source
-        self.input_schema = dict(input_schema) if input_schema is not None else None
+        self.input_schema: dict[str, Any] | bool | None = (
+            input_schema
+            if isinstance(input_schema, bool | None)
+            else dict(input_schema)
+        )
         self._validator: Draft202012Validator | None = None
         if self.input_schema is not None:
             try:

@@ -77,7 +77,7 @@ class LoadedWorkflow:
     file: Path
     definition: dict[str, Any]
     description: str = ""
-    input_schema: dict[str, Any] | None = None
+    input_schema: dict[str, Any] | bool | None = None
     schedules: list[ScheduleEntry] = field(default_factory=list)
     queues: list[str] = field(default_factory=list)
     mtime: float = 0.0
@@ -144,7 +144,7 @@ def load_workflow_file(
         file=path,
         definition=definition,
         description=str(data.get("comment") or data.get("description") or ""),
-        input_schema=schema if isinstance(schema, dict) else None,
+        input_schema=schema if isinstance(schema, dict | bool) else None,
         schedules=triggers[0],
         queues=triggers[1],
         mtime=mtime,

@@ -301,3 +301,43 @@ def test_a_non_object_input_is_accepted_as_is(backend: Backend, unique: str) -> 
 
     assert answer.status_code == 200
     assert answer.json()["output"] == [1, "two"]
+
+
+def test_a_false_input_schema_refuses_every_input() -> None:
+    from coworks.biz.backend import PendingBackend
+    from coworks.local import invoke
+
+    service = BizMicroService("closed", PendingBackend(), input_schema=False)
+
+    answer = invoke(
+        service,
+        "POST",
+        "/executions",
+        body=b"{}",
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert answer.status == 400
+    assert answer.json()["details"][0]["path"] == "$"
+
+
+def test_an_invalid_input_schema_is_a_configuration_error() -> None:
+    from coworks.biz.backend import PendingBackend
+    from coworks.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"input_schema of the workflow 'bad' in bad\.yml"
+    ):
+        BizMicroService(
+            "bad", PendingBackend(), input_schema={"type": 12}, source="bad.yml"
+        )
+
+
+def test_requests_before_the_backend_starts_answer_503() -> None:
+    from coworks.biz.backend import PendingBackend
+    from coworks.local import invoke
+
+    answer = invoke(BizMicroService("early", PendingBackend()), "GET", "/executions")
+
+    assert answer.status == 503
+    assert answer.json()["error"] == "ServiceUnavailable"
