@@ -89,6 +89,10 @@ class ProtocolApp:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._signatures = {
+            operation: inspect.signature(getattr(engine, method))
+            for operation, method in OPERATIONS.items()
+        }
 
     def __call__(
         self, environ: dict[str, Any], start_response: StartResponse
@@ -154,7 +158,7 @@ class ProtocolApp:
 
         function = getattr(self.engine, method)
         try:
-            inspect.signature(function).bind(**params)
+            self._signatures[operation].bind(**params)
         except TypeError as err:
             raise EngineError(
                 "ValidationException",
