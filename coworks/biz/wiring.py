@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ from coworks.biz.backend import (
 )
 from coworks.biz.queue import (
     SEND_MESSAGE,
+    Deliver,
     Message,
     MessageQueue,
     QueueConsumer,
@@ -358,7 +359,7 @@ class Workflows:
         *,
         queue: MessageQueue | None = None,
         watch: float | None = 0.5,
-        now: Any = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         """Open the backend, register the workflows and start their triggers.
 
@@ -371,21 +372,21 @@ class Workflows:
         """
         self._owns_backend = backend is None
         self.backend = backend or open_backend(self.project, self.stage)
-        self.queue = queue or MessageQueue(
+        self.queue = queue = queue or MessageQueue(
             queue_path(self.project, self.stage, self.backend)
         )
         engine = getattr(self.backend, "client", None)
         handlers = getattr(engine, "handlers", None)
         if isinstance(handlers, dict):
             handlers.update(task_handlers(self.project, self.stage))
-            handlers[SEND_MESSAGE] = send_message_handler(self.queue)
+            handlers[SEND_MESSAGE] = send_message_handler(queue)
 
         for workflow in self.workflows.values():
             self._register(workflow)
         for service in self.services.values():
             service.backend = self.backend
 
-        self._start_consumers()
+        self._start_consumers(queue)
         options = {"now": now} if now is not None else {}
         self.scheduler = Scheduler(self._schedules(), self._fire, **options)
         self.scheduler.start()
@@ -427,22 +428,19 @@ class Workflows:
         except ConflictError:
             logger.debug("%s already started for %s", name, entry.workflow)
 
-    def _start_consumers(self) -> None:
-        assert self.queue is not None
+    def _start_consumers(self, queue: MessageQueue) -> None:
         for workflow in self.workflows.values():
-            for queue in workflow.queues:
-                consumer = QueueConsumer(
-                    self.queue, queue, self._starter(workflow.name)
-                )
+            for name in workflow.queues:
+                consumer = QueueConsumer(queue, name, self._starter(workflow.name))
                 consumer.start()
                 self.consumers.append(consumer)
-        for name, service in self.project.services().items():
-            for queue in getattr(service, "queues", None) or ():
-                consumer = QueueConsumer(self.queue, queue, self._deliverer(name))
+        for service_name, service in self.project.services().items():
+            for name in getattr(service, "queues", None) or ():
+                consumer = QueueConsumer(queue, name, self._deliverer(service_name))
                 consumer.start()
                 self.consumers.append(consumer)
 
-    def _starter(self, workflow: str) -> Any:
+    def _starter(self, workflow: str) -> Deliver:
         def start(batch: list[Message]) -> list[str]:
             for message in batch:
                 try:
@@ -459,7 +457,7 @@ class Workflows:
 
         return start
 
-    def _deliverer(self, service_name: str) -> Any:
+    def _deliverer(self, service_name: str) -> Deliver:
         service = self.project.services()[service_name]
         settings = self.project.stage(self.stage)
 
