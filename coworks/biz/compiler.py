@@ -209,6 +209,8 @@ class _Compiler:
         self.query_language = "JSONPath"
         #: Where each compiled state comes from: its ASL key path -> its DSL key path.
         self.origins: dict[Path_, Path_] = {}
+        #: The first state of a 0.3 workflow-level catch list.
+        self.fallback: str | None = None
 
     # ------------------------------------------------------------------ machines
 
@@ -402,7 +404,14 @@ class _Compiler:
         if "comment" in data:
             definition["Comment"] = data["comment"]
         states: dict[str, Any] = {}
+        fallback = data.get("catch") or []
+        # A workflow-level catch list is where every tech state without its own goes
+        # when it fails; its own states do not go back to it.
+        self.fallback = fallback[0]["name"] if fallback else None
         self.chain_03(data["states"], states, ("states",))
+        if fallback:
+            self.fallback = None
+            self.chain_03(fallback, states, ("catch",))
         definition["StartAt"] = data["states"][0]["name"]
         definition["States"] = states
 
@@ -447,10 +456,11 @@ class _Compiler:
                 value = details.get(key, state.get(key))
                 if value is not None:
                     fields[pascal(key)] = value
-        if state.get("catch"):
-            fields["Catch"] = [
-                {"ErrorEquals": ["States.ALL"], "Next": state["catch"][0]["name"]}
-            ]
+        handler = state["catch"][0]["name"] if state.get("catch") else None
+        if handler is None and kind == "tech":
+            handler = self.fallback
+        if handler is not None:
+            fields["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": handler}]
 
         if fields["Type"] not in ("Choice", "Succeed", "Fail"):
             goto = state.get("goto")

@@ -183,6 +183,8 @@ class _Checker:
         self.language = "jsonata" if data.get("query_language") == "jsonata" else ""
         self.language = self.language or "jsonpath"
         self.seen_names: dict[str, Path_] = {}
+        #: The first state of a 0.3 workflow-level catch list, if any.
+        self.fallback: str | None = None
 
     def add(
         self,
@@ -244,6 +246,12 @@ class _Checker:
         ]
         machine = _Machine(path, entries)
         chains = []
+        fallback = data.get("catch") if not path else None
+        if self.version == VERSION_03 and isinstance(fallback, list) and fallback:
+            chains.append(self.catch_names_03(fallback, ("catch",), machine))
+            first = fallback[0]
+            if isinstance(first, dict) and isinstance(first.get("name"), str):
+                self.fallback = first["name"]
         if self.version == VERSION_03:
             for state_path, state in entries:
                 catch = state.get("catch")
@@ -546,6 +554,8 @@ class _Checker:
         for entry in _items(state.get("catch")):
             if isinstance(entry, dict):
                 targets.append(entry.get("goto", entry.get("name")))
+        if kind == "tech" and self.version == VERSION_03 and not state.get("catch"):
+            targets.append(self.fallback)
         if kind == "choices":
             rules = _items(state.get("choices"))
             targets.extend(r.get("goto") for r in rules if isinstance(r, dict))

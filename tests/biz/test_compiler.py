@@ -710,3 +710,32 @@ states:
     assert "'ResultPath' is a JSONPath field" in problem.message
     assert (problem.line, problem.column) == (9, 13)
     assert problem.path == ("states", 0, "parallel", 0, "states", 0, "result_path")
+
+
+def test_a_03_workflow_catch_list_backs_up_tech_states_without_their_own() -> None:
+    definition = compile_text(
+        """\
+        states:
+          - name: Call
+            tech: {service: s, get: /a}
+          - name: Call again
+            tech: {service: s, get: /b}
+            catch:
+              - {name: Own, pass: true}
+        catch:
+          - name: Log error
+            tech: {service: s, post: /log}
+          - name: Stop
+            fail: true
+        """
+    )
+
+    states = definition["States"]
+    assert states["Call"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "Next": "Log error"}
+    ]
+    assert states["Call again"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "Next": "Own"}
+    ]
+    assert "Catch" not in states["Log error"]
+    assert states["Log error"]["Next"] == "Stop"
