@@ -191,6 +191,20 @@ async function selectExecution(name) {
   $("execution-panel").hidden = false;
 }
 
+// Refreshes the list, and the execution shown while it runs, unless unticked.
+async function autoRefresh() {
+  if (document.hidden || !$("auto").checked || !state.workflow) return;
+  const shown = state.execution;
+  const status = $("execution-summary").querySelector(".status");
+  await loadExecutions(false);
+  if (shown && status && status.textContent === "RUNNING") await selectExecution(shown);
+  else if (shown) {
+    for (const row of $("executions").tBodies[0].rows) {
+      row.classList.toggle("selected", row.dataset.name === shown);
+    }
+  }
+}
+
 async function fromHash() {
   const params = new URLSearchParams(location.hash.slice(1));
   const workflow = params.get("workflow");
@@ -223,6 +237,7 @@ async function start() {
   await loadWorkflows();
   await fromHash();
   document.body.dataset.ready = "true";
+  setInterval(() => run(autoRefresh), 5000);
 }
 
 async function run(step) {
