@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
@@ -370,9 +370,13 @@ def _duplicate_key(
     )
 
 
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
 _PLAIN_TAGS = frozenset(
     "tag:yaml.org,2002:" + name
-    for name in ("map", "seq", "str", "timestamp", "null", "bool", "int", "float")
+    for name in ("timestamp", "null", "bool", "int", "float")
 )
 
 
@@ -384,6 +388,8 @@ class _YamlReader:
         self.max_depth = max_depth
         self.problems: list[Problem] = []
         self.nodes = 0
+        self.keys = document.key_positions
+        self.values = document.value_positions
         loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         self.loader_class = loader_class
         # Only the scalar constructors of the safe loader are used: no object building.
@@ -432,37 +438,43 @@ class _YamlReader:
             )
         if depth > self.max_depth:
             raise _too_deep(self.document, path, self.max_depth)
-        self.document.value_positions[path] = (
-            node.start_mark.line + 1,
-            node.start_mark.column + 1,
-        )
+        mark = node.start_mark
+        self.values[path] = (mark.line + 1, mark.column + 1)
 
-        if node.tag not in _PLAIN_TAGS:
-            raise _syntax_problem(
-                self.document,
-                f"The YAML tag '{node.tag}' is not allowed; only plain values are.",
-                node.start_mark.line + 1,
-                node.start_mark.column + 1,
-            )
-        if isinstance(node, yaml.MappingNode):
-            return self.build_mapping(node, path, depth)
-        if isinstance(node, yaml.SequenceNode):
+        # The composer gives each node its resolved tag, so the tag says the node's
+        # kind; plain strings, the most common values, return first.
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _MAP:
+            return self.build_mapping(cast(yaml.MappingNode, node), path, depth)
+        if tag == _SEQ:
             return [
                 self.build(item, (*path, index), depth + 1)
                 for index, item in enumerate(node.value)
             ]
-        assert isinstance(node, yaml.ScalarNode)  # the composer makes no other kind
-        return self.build_scalar(node, path)
+        if tag in _PLAIN_TAGS and isinstance(node, yaml.ScalarNode):
+            return self.build_scalar(node, path)
+        raise _syntax_problem(
+            self.document,
+            f"The YAML tag '{tag}' is not allowed; only plain values are.",
+            mark.line + 1,
+            mark.column + 1,
+        )
 
     def build_mapping(
         self, node: yaml.MappingNode, path: Path_, depth: int
     ) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
-        pairs = list(node.value)
+        keys = self.keys
+        pairs = node.value
         merged: list[tuple[yaml.Node, yaml.Node]] = []
-        own: list[tuple[yaml.Node, yaml.Node]] = []
-        for key_node, value_node in pairs:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+        if any(key_node.tag == _MERGE for key_node, _ in pairs):
+            own: list[tuple[yaml.Node, yaml.Node]] = []
+            for key_node, value_node in pairs:
+                if key_node.tag != _MERGE:
+                    own.append((key_node, value_node))
+                    continue
                 sources = (
                     value_node.value
                     if isinstance(value_node, yaml.SequenceNode)
@@ -471,38 +483,34 @@ class _YamlReader:
                 for source in sources:
                     if isinstance(source, yaml.MappingNode):
                         merged.extend(source.value)
-            else:
-                own.append((key_node, value_node))
+            pairs = own
 
         # Keys written in the mapping itself win over merged ones, as YAML says.
-        own_keys = set()
-        for key_node, value_node in own:
-            key = self.build_key(key_node, path)
+        for key_node, value_node in pairs:
+            key = key_node.value if key_node.tag == _STR else self.build_key(key_node)
             key_path = (*path, key)
-            position = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if key in own_keys:
-                first = self.document.key_positions.get(key_path)
+            mark = key_node.start_mark
+            position = (mark.line + 1, mark.column + 1)
+            if key in result:
+                first = keys.get(key_path)
                 self.problems.append(
                     _duplicate_key(self.document, key_path, key, first, position)
                 )
                 continue
-            own_keys.add(key)
-            self.document.key_positions[key_path] = position
+            keys[key_path] = position
             result[key] = self.build(value_node, key_path, depth + 1)
         for key_node, value_node in merged:
-            key = self.build_key(key_node, path)
+            key = self.build_key(key_node)
             if key in result:
                 continue
             key_path = (*path, key)
-            self.document.key_positions[key_path] = (
-                key_node.start_mark.line + 1,
-                key_node.start_mark.column + 1,
-            )
+            mark = key_node.start_mark
+            keys[key_path] = (mark.line + 1, mark.column + 1)
             result[key] = self.build(value_node, key_path, depth + 1)
 
         return result
 
-    def build_key(self, node: yaml.Node, path: Path_) -> Any:
+    def build_key(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             line, column = node.start_mark.line + 1, node.start_mark.column + 1
             raise _syntax_problem(
@@ -511,7 +519,7 @@ class _YamlReader:
                 line,
                 column,
             )
-        key = self.build_scalar(node, path)
+        key = self.build_scalar(node, ())
         # JSON and ASL only know string keys; YAML's `1:` or `yes:` become strings.
         if isinstance(key, bool):
             return node.value
