@@ -242,7 +242,6 @@ async def run_execution(
                 "input": to_json(input),
                 "inputDetails": {"truncated": False},
                 "roleArn": context.role_arn,
-                "stateMachineArn": context.state_machine_arn,
             },
         )
         checkpoint = Checkpoint(machine.start_at, input, {}, history.last_id)
