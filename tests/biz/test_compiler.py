@@ -739,3 +739,35 @@ def test_a_03_workflow_catch_list_backs_up_tech_states_without_their_own() -> No
     ]
     assert "Catch" not in states["Log error"]
     assert states["Log error"]["Next"] == "Stop"
+
+
+@pytest.mark.parametrize(
+    ("name", "punctuation"),
+    [("$.who", "$.p"), ("{% $states.input.who %}", "{% $states.input.p %}")],
+    ids=["jsonpath", "jsonata"],
+)
+def test_path_and_query_values_from_the_input_reach_the_service_as_text(
+    sample: Project, name: str, punctuation: str
+) -> None:
+    language = "jsonata" if name.startswith("{%") else "jsonpath"
+    text = f"""\
+version: 1
+query_language: {language}
+states:
+  - name: Greet
+    tech:
+      service: hello
+      get: /greet/{{name}}
+      path: {{name: "{name}"}}
+      query: {{punctuation: "{punctuation}"}}
+"""
+    services = sample.services()
+    definition = compile_workflow(text, substitutions=sample.substitutions("dev"))
+
+    result = execute(
+        definition,
+        {"who": 42, "p": "!?"},
+        handlers={sample.function_name("hello"): services["hello"]},
+    )
+
+    assert (result.status, result.output) == ("SUCCEEDED", {"message": "Hello, 42!?"})
