@@ -36,8 +36,9 @@ def url(engine: Engine) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
+    # Closing stops new connections; the daemon thread ends with the process
+    # (waitress keeps serving open keep-alive connections until then).
     server.close()
-    thread.join(5)
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +246,51 @@ def test_parameters_are_checked_against_the_api_model(
 
     assert (status, answer["__type"]) == (400, "ValidationException")
     assert named in answer["message"]
+
+
+@pytest.fixture(scope="module")
+def sync_client(url: str) -> BaseClient:
+    """A client for the operations boto3 sends to a ``sync-`` host (see the docs)."""
+    from botocore.config import Config
+
+    return boto3.client(
+        "stepfunctions",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(inject_host_prefix=False),
+    )
+
+
+def test_boto3_tests_one_state_with_inspection_data(sync_client: BaseClient) -> None:
+    state = {
+        "Type": "Pass",
+        "InputPath": "$.inner",
+        "ResultPath": "$.copy",
+        "End": True,
+    }
+
+    answer = sync_client.test_state(
+        definition=json.dumps(state),
+        input='{"inner": {"a": 1}}',
+        inspectionLevel="DEBUG",
+        roleArn=ROLE,
+    )
+
+    assert answer["status"] == "SUCCEEDED"
+    assert json.loads(answer["output"]) == {"inner": {"a": 1}, "copy": {"a": 1}}
+    assert json.loads(answer["inspectionData"]["afterInputPath"]) == {"a": 1}
+
+
+def test_boto3_runs_an_express_machine_synchronously(
+    client: BaseClient, sync_client: BaseClient
+) -> None:
+    arn = client.create_state_machine(
+        name="express", definition=json.dumps(PASS), roleArn=ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+
+    answer = sync_client.start_sync_execution(stateMachineArn=arn, input='{"x": 1}')
+
+    assert answer["status"] == "SUCCEEDED"
+    assert json.loads(answer["output"]) == {"x": 1}
