@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from coworks.asl.jsonata import expression_of, is_jsonata
 from coworks.biz.loader import dsl_version, load_workflow, workflow_name
 from coworks.biz.model import (
     KINDS,
@@ -41,7 +42,6 @@ __all__ = [
     "TechEvent",
     "compile_document",
     "compile_workflow",
-    "is_jsonata_value",
     "is_path_value",
 ]
 
@@ -179,16 +179,6 @@ def is_path_value(value: Any) -> bool:
     ``$5`` or ``price`` are literal strings.
     """
     return isinstance(value, str) and bool(_PATH_VALUE.match(value))
-
-
-def is_jsonata_value(value: Any) -> bool:
-    """Return whether a value is a JSONata expression string ``{% ... %}``."""
-    return (
-        isinstance(value, str)
-        and value.startswith("{%")
-        and value.endswith("%}")
-        and len(value) >= 4
-    )
 
 
 def route_variables(route: str) -> list[str]:
@@ -635,8 +625,8 @@ class TechEvent:
         single: dict[str, Any] = {}
         multiple: dict[str, Any] = {}
         for name, value in self.query.items():
-            if is_jsonata_value(value):
-                inner = value[2:-2].strip()
+            if is_jsonata(value):
+                inner = expression_of(value)
                 single[name] = f"{{% $string({inner}) %}}"
                 multiple[name] = f"{{% [$string({inner})] %}}"
             else:
@@ -675,8 +665,8 @@ class TechEvent:
                 pieces.append(json.dumps(literal))
             name = match.group(1).rstrip("+")
             value = self.path_parameters.get(name, match.group(0))
-            if is_jsonata_value(value):
-                pieces.append(f"$string({value[2:-2].strip()})")
+            if is_jsonata(value):
+                pieces.append(f"$string({expression_of(value)})")
                 dynamic = True
             else:
                 pieces.append(json.dumps(_text(value)))
@@ -703,8 +693,8 @@ def _text(value: Any) -> str:
 
 
 def _jsonata_text(value: Any) -> str:
-    if is_jsonata_value(value):
-        return f"{{% $string({value[2:-2].strip()}) %}}"
+    if is_jsonata(value):
+        return f"{{% $string({expression_of(value)}) %}}"
 
     return _text(value)
 

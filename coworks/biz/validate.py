@@ -663,13 +663,13 @@ class _Checker:
         )
 
     def tech_values(self, tech: dict[str, Any], path: Path_, language: str) -> None:
-        from coworks.biz.compiler import is_jsonata_value, is_path_value
+        from coworks.biz.compiler import is_path_value
 
         for key in ("path", "query", "headers", "body"):
             for value_path, value in _walk(tech.get(key), (*path, key)):
                 in_list = any(isinstance(part, int) for part in value_path[len(path) :])
                 if language == "jsonata":
-                    if is_jsonata_value(value):
+                    if is_jsonata(value):
                         self.jsonata(value, value_path)
                     elif is_path_value(value):
                         self.add(
@@ -681,7 +681,7 @@ class _Checker:
                             severity="warning",
                             at_key=False,
                         )
-                elif is_jsonata_value(value):
+                elif is_jsonata(value):
                     self.add(
                         value_path,
                         f"The value '{value}' is JSONata, but this state uses "
