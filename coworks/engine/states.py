@@ -10,7 +10,9 @@ AWS's order (input, parameters, work, result selector, assign, result path, outp
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import json
 import logging
 import random
 import uuid
@@ -1218,17 +1220,15 @@ class Map(State):
         if self.jsonata:
             states = self.jsonata_states(data, context)
             source = data
-            items = self._jsonata_items(states, variables, data)
         else:
             source = self.effective_input(data, context, frame)
-            items = self._jsonpath_items(source, context, variables)
 
         if self.item_reader is not None:
-            raise StatesError(
-                "States.ItemReaderFailed",
-                "Reading Map items with an ItemReader is not supported by the "
-                "embedded engine yet: pass the items in the state input instead.",
-            )
+            items = await self._read_items(rt, source, context, frame, states)
+        elif states is not None:
+            items = self._jsonata_items(states, variables, data)
+        else:
+            items = self._jsonpath_items(source, context, variables)
 
         concurrency = self.integer_field(
             "MaxConcurrency", source, context, frame, states, default=0
@@ -1295,6 +1295,56 @@ class Map(State):
                 RUNTIME,
                 f"Map state input must be an array but was: {io.compact(items)}",
             )
+        return items
+
+    async def _read_items(
+        self,
+        rt: Runtime,
+        source: Any,
+        context: dict[str, Any],
+        frame: Frame,
+        states: dict[str, Any] | None,
+    ) -> list[Any]:
+        """Read the items with the ItemReader's resource, through the dispatcher.
+
+        The resource's handler (``arn:aws:states:::s3:getObject`` ...) returns the
+        items as a list, as file text (``Body``) read per ``ReaderConfig.InputType``
+        (JSON, JSONL or CSV), or as a ``listObjectsV2`` answer (its ``Contents``).
+        """
+        reader = self.item_reader
+        assert reader is not None
+        if states is not None:
+            parameters = io.render_jsonata(
+                reader.get("Arguments", {}), states, frame.view(), "ItemReader"
+            )
+        else:
+            parameters = io.render_template(
+                reader.get("Parameters", {}), source, context, frame.view()
+            )
+        config = reader.get("ReaderConfig") or {}
+        request = TaskRequest(
+            resource=str(reader.get("Resource", "")),
+            parameters=parameters,
+            state_name=self.name,
+            context=context,
+        )
+        try:
+            answer = await rt.dispatcher(request)
+        except TaskFailure as failure:
+            raise StatesError(
+                "States.ItemReaderFailed",
+                f"The ItemReader could not read its items: {failure.cause}",
+                located=True,
+            ) from None
+
+        items = _reader_items(answer, config)
+        limit = config.get("MaxItems")
+        if limit is None and "MaxItemsPath" in config:
+            limit = _as_integer(
+                io.path_value(config["MaxItemsPath"], source, context, frame.view())
+            )
+        if isinstance(limit, int) and limit > 0:
+            items = items[:limit]
         return items
 
     def _jsonata_items(
@@ -1500,6 +1550,61 @@ class Map(State):
         ]
         await _gather_first_failure(tasks)
         return results
+
+
+def _reader_items(answer: Any, config: Mapping[str, Any]) -> list[Any]:
+    """Turn what an ItemReader's resource answered into the list of items."""
+    if isinstance(answer, dict) and isinstance(answer.get("Contents"), list):
+        return list(answer["Contents"])
+    if isinstance(answer, list):
+        return answer
+    body = answer.get("Body") if isinstance(answer, dict) else answer
+    if isinstance(body, bytes | bytearray):
+        body = bytes(body).decode("utf-8")
+    if not isinstance(body, str):
+        raise StatesError(
+            "States.ItemReaderFailed",
+            "The ItemReader's resource answered "
+            f"{io.compact(answer)[:200]}: expected a list of items or file text.",
+            located=True,
+        )
+
+    kind = str(config.get("InputType", "JSON")).upper()
+    try:
+        if kind == "CSV":
+            return _csv_items(body, config)
+        if kind == "JSONL":
+            return [json.loads(line) for line in body.splitlines() if line.strip()]
+        items = json.loads(body)
+    except (ValueError, csv.Error) as exc:
+        raise StatesError(
+            "States.ItemReaderFailed",
+            f"The ItemReader could not parse its {kind} input: {exc}",
+            located=True,
+        ) from exc
+    if not isinstance(items, list):
+        raise StatesError(
+            "States.ItemReaderFailed",
+            "The ItemReader's JSON input must be an array, got "
+            f"{io.compact(items)[:80]}",
+            located=True,
+        )
+    return items
+
+
+def _csv_items(body: str, config: Mapping[str, Any]) -> list[Any]:
+    delimiter = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}
+    rows = list(
+        csv.reader(
+            body.splitlines(),
+            delimiter=delimiter.get(str(config.get("CSVDelimiter", "COMMA")), ","),
+        )
+    )
+    if config.get("CSVHeaderLocation") == "GIVEN":
+        headers = [str(header) for header in config.get("CSVHeaders") or []]
+    else:
+        headers, rows = (rows[0], rows[1:]) if rows else ([], [])
+    return [dict(zip(headers, row, strict=False)) for row in rows]
 
 
 def _exceeds(failures: int, total: int, count: int, percentage: float) -> bool:

@@ -573,13 +573,44 @@ def test_a_choice_without_match_or_default_fails_with_no_choice_matched() -> Non
     assert "'Pick'" in (result.cause or "")
 
 
-def test_an_item_reader_is_refused_with_the_fix() -> None:
+@pytest.mark.parametrize(
+    ("config", "answer", "expected"),
+    [
+        ({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "MaxItems": 2},
+         {"Body": "a,b\n1,2\n3,4\n5,6\n"}, [{"a": "1", "b": "2"},
+                                                {"a": "3", "b": "4"}]),
+        ({"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["x"]},
+         {"Body": "7\n8\n"}, [{"x": "7"}, {"x": "8"}]),
+        ({"InputType": "JSON"}, {"Body": "[1, 2]"}, [1, 2]),
+        ({}, {"Contents": [{"Key": "a"}], "KeyCount": 1}, [{"Key": "a"}]),
+    ],
+)  # fmt: skip
+def test_an_item_reader_reads_items_through_its_resource_handler(
+    config: dict[str, Any], answer: Any, expected: list[Any]
+) -> None:
+    resource = "arn:aws:states:::s3:getObject"
+    reader = {"Resource": resource, "ReaderConfig": config,
+              "Parameters": {"Bucket": "b", "Key.$": "$.key"}}  # fmt: skip
+    requests: list[Any] = []
+
+    def read(event: Any, context: Any) -> Any:
+        requests.append(event)
+        return answer
+
+    state = map_state(ItemReader=reader)
+    result = execute(machine(("Map", state)), {"key": "k"}, handlers={resource: read})
+
+    assert (result.status, result.output) == ("SUCCEEDED", expected)
+    assert requests == [{"Bucket": "b", "Key": "k"}]
+
+
+def test_an_item_reader_without_handler_fails_naming_the_resource() -> None:
     state = map_state(ItemReader={"Resource": "arn:aws:states:::s3:getObject"})
 
-    result = execute(machine(("Map", state)), [])
+    result = execute(machine(("Map", state)), {})
 
     assert result.error == "States.ItemReaderFailed"
-    assert "not supported" in (result.cause or "")
+    assert "arn:aws:states:::s3:getObject" in (result.cause or "")
 
 
 @pytest.mark.parametrize(
