@@ -72,6 +72,12 @@ def test_a_killed_process_resumes_every_execution_without_rerunning_states(
     crashed = Store(database)
     running = crashed.running_executions()
     done_before = {r.name: completed_steps(crashed, r.arn) for r in running}
+    recorded = {
+        f"run-{n}": crashed.events(
+            f"arn:aws:states:us-east-1:000000000000:execution:crash:run-{n}"
+        )
+        for n in range(12)
+    }
     crashed.close()
     assert running, "some executions must have been running at the kill"
 
@@ -87,7 +93,10 @@ def test_a_killed_process_resumes_every_execution_without_rerunning_states(
         )
         assert record is not None
         assert record.status == "SUCCEEDED", (name, record.error, record.cause)
-        check_history(store.events(record.arn))
+        events = store.events(record.arn)
+        check_history(events)
+        # Every event recorded before the kill is still there, unchanged.
+        assert events[: len(recorded[name])] == recorded[name]
         assert completed_steps(store, record.arn) == {0, 1, 2, 3}
         for step in range(4):
             if step in done_before.get(name, {0, 1, 2, 3}):
