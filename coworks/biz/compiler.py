@@ -24,8 +24,10 @@ from coworks.biz.model import (
     METHODS,
     PAYLOAD_FIELDS,
     QUERY_LANGUAGES,
+    ROUTE_VARIABLE,
     STRUCTURED_FIELDS,
     VERSION_03,
+    is_path_value,
     ordered,
     pascal,
     slug,
@@ -42,13 +44,9 @@ __all__ = [
     "TechEvent",
     "compile_document",
     "compile_workflow",
-    "is_path_value",
 ]
 
 Path_ = tuple[PathPart, ...]
-
-_PATH_VALUE = re.compile(r"^\$(?:$|[.\[$]|[A-Za-z_])|^States\.[A-Za-z0-9]+\(")
-_ROUTE_VARIABLE = re.compile(r"\{([^{}]+)\}")
 
 
 def compile_workflow(
@@ -170,20 +168,6 @@ def _located(
         path=where,
         source_line=located.source_line,
     )
-
-
-def is_path_value(value: Any) -> bool:
-    """Return whether a string is a JSONPath, variable or intrinsic to evaluate.
-
-    ``$.a``, ``$``, ``$$.Execution.Id``, ``$order`` and ``States.Format(...)`` are;
-    ``$5`` or ``price`` are literal strings.
-    """
-    return isinstance(value, str) and bool(_PATH_VALUE.match(value))
-
-
-def route_variables(route: str) -> list[str]:
-    """Return the names of a route's path parameters: ``/a/{id}/{x}`` -> ``[id, x]``."""
-    return [name.rstrip("+") for name in _ROUTE_VARIABLE.findall(route)]
 
 
 class _Compiler:
@@ -597,7 +581,7 @@ class TechEvent:
         pieces: list[str] = []
         arguments: list[str] = []
         position = 0
-        for match in _ROUTE_VARIABLE.finditer(self.route):
+        for match in ROUTE_VARIABLE.finditer(self.route):
             pieces.append(self.route[position : match.start()])
             name = match.group(1).rstrip("+")
             value = self.path_parameters.get(name, match.group(0))
@@ -659,7 +643,7 @@ class TechEvent:
         pieces: list[str] = []
         dynamic = False
         position = 0
-        for match in _ROUTE_VARIABLE.finditer(self.route):
+        for match in ROUTE_VARIABLE.finditer(self.route):
             literal = self.route[position : match.start()]
             if literal:
                 pieces.append(json.dumps(literal))

@@ -250,6 +250,10 @@ FIELD_ORDER = {
 }
 
 _WORD = re.compile(r"CSV|[A-Z][a-z0-9]*")
+_PATH_VALUE = re.compile(r"^\$(?:$|[.\[$]|[A-Za-z_])|^States\.[A-Za-z0-9]+\(")
+
+#: A route's path parameter, ``{id}`` (or ``{proxy+}``).
+ROUTE_VARIABLE = re.compile(r"\{([^{}]+)\}")
 
 
 def snake(name: str) -> str:
@@ -291,3 +295,17 @@ def slug(name: str) -> str:
     ``"Check server"`` gives ``"check_server"``: words joined by ``_``, lower case.
     """
     return "_".join(name.split()).lower()
+
+
+def is_path_value(value: Any) -> bool:
+    """Return whether a string is a JSONPath, variable or intrinsic to evaluate.
+
+    ``$.a``, ``$``, ``$$.Execution.Id``, ``$order`` and ``States.Format(...)`` are;
+    ``$5`` or ``price`` are literal strings.
+    """
+    return isinstance(value, str) and bool(_PATH_VALUE.match(value))
+
+
+def route_variables(route: str) -> list[str]:
+    """Return the names of a route's path parameters: ``/a/{id}/{x}`` -> ``[id, x]``."""
+    return [name.rstrip("+") for name in ROUTE_VARIABLE.findall(route)]

@@ -25,6 +25,8 @@ from coworks.biz.model import (
     PASCAL,
     VERSION_03,
     VERSION_1,
+    is_path_value,
+    route_variables,
 )
 from coworks.document import Document, did_you_mean, load_schema, validate_schema
 from coworks.problems import (
@@ -596,8 +598,6 @@ class _Checker:
         if not isinstance(route, str) or not isinstance(service, str):
             return
 
-        from coworks.biz.compiler import route_variables
-
         variables = route_variables(route)
         given_key = "path" if self.version == VERSION_1 else "uri_params"
         given = tech.get(given_key) or {}
@@ -663,8 +663,6 @@ class _Checker:
         )
 
     def tech_values(self, tech: dict[str, Any], path: Path_, language: str) -> None:
-        from coworks.biz.compiler import is_path_value
-
         for key in ("path", "query", "headers", "body"):
             for value_path, value in _walk(tech.get(key), (*path, key)):
                 in_list = any(isinstance(part, int) for part in value_path[len(path) :])
