@@ -3,16 +3,17 @@
 An :class:`Engine` owns a :class:`~coworks.engine.store.Store` and one event-loop
 thread. Each execution is an asyncio task on that loop running
 :func:`~coworks.engine.interpreter.run_execution`; thousands of executions waiting on
-a timer or a task token cost a coroutine each, not a thread. Task handlers run in a
-small thread pool.
+a timer or a task token cost a coroutine each, not a thread. At most
+``task_workers`` task handlers run at once, in worker threads.
 
-Durability: the interpreter reports a checkpoint before each top-level state; the
-engine commits the events gathered since the previous one together with that
-checkpoint before the state runs, so no side effect follows a transition that is not
-on disk. Events between checkpoints are committed in groups every few milliseconds.
-When an engine opens a database holding RUNNING executions it resumes each from its
-last checkpoint; a Wait state resumes with the time it had left, and a task waiting
-for a token keeps accepting the token it handed out.
+Durability: the interpreter reports a checkpoint before each top-level state. Before
+a state that can have side effects (Task, Map, Parallel) runs, the engine commits the
+events gathered since the previous checkpoint together with it, so no side effect
+follows a transition that is not on disk. Other checkpoints and the events between
+them are committed in groups every few milliseconds. When an engine opens a database
+holding RUNNING executions it resumes each from its last checkpoint; a Wait state
+resumes with the time it had left, and a task waiting for a token keeps accepting the
+token it handed out, for the rest of its timeout.
 
 The operations are snake_case methods taking and returning boto3-shaped dicts
 (``start_execution(stateMachineArn=..., input=...)``); refusals raise
