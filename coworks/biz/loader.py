@@ -13,12 +13,15 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["dsl_version", "load_workflow", "workflow_name"]
 
+_SUFFIXES = (".yml", ".yaml", ".json")
+
 
 def load_workflow(source: str | Path, *, file: str | None = None) -> Document:
     """Load a workflow from a file path or from YAML/JSON text.
 
-    A :class:`~pathlib.Path`, or a one-line string naming an existing file, is read
-    from disk; any other string is the workflow's text.
+    A :class:`~pathlib.Path`, or a one-line string naming an existing file or ending
+    with ``.yml``, ``.yaml`` or ``.json``, is read from disk; any other string is the
+    workflow's text.
 
     Args:
         source: the file or the text.
@@ -32,8 +35,9 @@ def load_workflow(source: str | Path, *, file: str | None = None) -> Document:
     """
     if isinstance(source, Path):
         return load_file(source)
-    if "\n" not in source and source.strip() and Path(source).is_file():
-        return load_file(source)
+    one_line = "\n" not in source and source.strip()
+    if one_line and (Path(source).is_file() or source.endswith(_SUFFIXES)):
+        return load_file(source)  # a missing file is reported as such
 
     return load_document(source, file=file or "<workflow>")
 
@@ -57,7 +61,7 @@ def workflow_name(document: Document) -> str:
         return name
     if document.file and not document.file.startswith("<"):
         stem = Path(document.file).name
-        for suffix in (".yml", ".yaml", ".json"):
+        for suffix in _SUFFIXES:
             stem = stem.removesuffix(suffix)
         return stem.removesuffix(".asl")
 

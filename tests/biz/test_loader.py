@@ -9,6 +9,7 @@ import pytest
 
 from coworks.biz.loader import dsl_version, load_workflow, workflow_name
 from coworks.biz.model import VERSION_03, VERSION_1
+from coworks.problems import ProblemsError
 
 
 def test_a_workflow_loads_from_a_path_a_file_name_or_text(tmp_path: Path) -> None:
@@ -47,3 +48,8 @@ def test_a_workflow_is_named_by_its_name_key_else_its_file(
     text: str, file: str | None, name: str
 ) -> None:
     assert workflow_name(load_workflow(text, file=file)) == name
+
+
+def test_a_missing_workflow_file_is_reported_as_missing(tmp_path: Path) -> None:
+    with pytest.raises(ProblemsError, match="does not exist"):
+        load_workflow(str(tmp_path / "ordr.yml"))
