@@ -849,11 +849,15 @@ def _error_problem(document: Document, error: ValidationError) -> Problem:
     code = f"schema-{validator}"
 
     if validator == "enum" and "propertyNames" in error.schema_path:
+        # A key known elsewhere but not in this kind of mapping: a near name would
+        # mislead, the list of what fits here does not.
         path = (*path, instance)
-        message = f"The key '{instance}' does not belong here."
-        names = [v for v in value if isinstance(v, str)]
-        hint = did_you_mean(str(instance), names)
-        hint = hint or "allowed here: " + ", ".join(sorted(names)) + "."
+        place = f"in {description}" if description else "here"
+        names = sorted(v for v in value if isinstance(v, str))
+        message = f"The key '{instance}' does not belong {place}."
+        hint = f"{description or 'this mapping'} takes: " + ", ".join(names) + "."
+        hint = hint[0].upper() + hint[1:]
+        description = None
         code = "key-not-here"
     elif validator in ("additionalProperties", "unevaluatedProperties"):
         allowed = _allowed_keys(error.schema)

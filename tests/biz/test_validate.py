@@ -49,8 +49,9 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
             items_path: $.x
         """,
         "5:5",
-        "The key 'items_path' does not belong here.",
-        "did you mean 'input_path'?",
+        "The key 'items_path' does not belong in a pass state.",
+        "A pass state takes: assign, comment, end, goto, input_path, name, output, "
+        "output_path, parameters, pass, query_language, result, result_path.",
     ),
     (
         "unknown goto target with a suggestion",
