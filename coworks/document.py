@@ -321,7 +321,11 @@ def _no_collection() -> Iterator[None]:
 
 
 def _syntax_problem(
-    document: Document, message: str, line: int | None, column: int | None
+    document: Document,
+    message: str,
+    line: int | None,
+    column: int | None,
+    hint: str | None = None,
 ) -> ProblemsError:
     source_line = None
     if line is not None and 0 < line <= len(document.lines):
@@ -332,6 +336,7 @@ def _syntax_problem(
         line=line,
         column=column,
         source_line=source_line,
+        hint=hint,
         code="syntax",
         rank=RANK_SYNTAX,
     )
@@ -404,8 +409,18 @@ class _YamlReader:
             line = mark.line + 1 if mark else None
             column = mark.column + 1 if mark else None
             reason = err.problem or err.context or "invalid YAML"
+            hint = None
+            if "expected ',' or '}'" in reason or "expected ',' or ']'" in reason:
+                hint = (
+                    "inside a one-line {...} or [...], quote values holding braces, "
+                    "brackets, commas or ': ', e.g. get: \"/orders/{id}\"."
+                )
             raise _syntax_problem(
-                self.document, f"The YAML does not parse: {reason}.", line, column
+                self.document,
+                f"The YAML does not parse: {reason}.",
+                line,
+                column,
+                hint,
             ) from err
         except yaml.YAMLError as err:
             raise _syntax_problem(

@@ -214,3 +214,12 @@ def test_data_built_in_memory_gets_problems_with_paths_only() -> None:
         None,
         ("name",),
     )
+
+
+def test_an_unquoted_brace_in_a_flow_mapping_gets_the_quoting_hint() -> None:
+    with pytest.raises(ProblemsError) as caught:
+        load_document("a: {get: /orders/{id}, b: 1}\n")
+
+    problem = caught.value.problems[0]
+    assert (problem.line, problem.column) == (1, 18)
+    assert problem.hint is not None and 'get: "/orders/{id}"' in problem.hint
