@@ -188,7 +188,7 @@ def _machine(machine: Any, where: str, decompiler: _Decompiler) -> dict[str, Any
     order: list[str] = []
     seen: set[str] = set()
     for first in [start, *states]:
-        name = first
+        name: Any = first
         while isinstance(name, str) and name in states and name not in seen:
             seen.add(name)
             order.append(name)
