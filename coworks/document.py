@@ -19,6 +19,7 @@ import difflib
 import gc
 import json
 import logging
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -552,7 +553,17 @@ class _YamlReader:
         if tag == "tag:yaml.org,2002:int":
             return self.constructor.construct_yaml_int(node)
         if tag == "tag:yaml.org,2002:float":
-            return self.constructor.construct_yaml_float(node)
+            number = self.constructor.construct_yaml_float(node)
+            if math.isfinite(number):
+                return number
+            mark = node.start_mark
+            raise _syntax_problem(
+                self.document,
+                f"The number '{node.value}' has no JSON form.",
+                mark.line + 1,
+                mark.column + 1,
+                "use a finite number, or quote it to keep it as text.",
+            )
         line, column = node.start_mark.line + 1, node.start_mark.column + 1
         raise _syntax_problem(
             self.document,

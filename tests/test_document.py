@@ -91,6 +91,7 @@ def test_a_problem_on_a_missing_key_points_at_its_nearest_ancestor() -> None:
         ('{"a": 1} x', "doc.yml:1:10: error: The JSON does not parse: extra data"),
         ("a: !!python/object/apply:os.system [ls]\n", "The YAML tag"),
         ("a: " + "[" * 70 + "]" * 70 + "\n", "nests deeper than 64 levels"),
+        ("a: .inf\n", "doc.yml:1:4: error: The number '.inf' has no JSON form."),
         ('{"a": ' + "[" * 70 + "]" * 70 + "}", "nests deeper than 64 levels"),
     ],
 )
