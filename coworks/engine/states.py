@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -113,6 +114,7 @@ class Frame:
 
     variables: dict[str, Any]
     outer: Mapping[str, Any] | None = None
+    in_parallel: bool = False
 
     def view(self) -> Mapping[str, Any]:
         """Return every variable in scope, inner ones first."""
@@ -120,9 +122,9 @@ class Frame:
             return self.variables
         return ChainMap(self.variables, self.outer)  # type: ignore[arg-type]
 
-    def child(self) -> Frame:
-        """Return the frame of a nested branch."""
-        return Frame({}, self.view())
+    def child(self, *, in_parallel: bool = False) -> Frame:
+        """Return the frame of a nested branch (of a Parallel, or a Map item)."""
+        return Frame({}, self.view(), in_parallel)
 
 
 # --- the machine ------------------------------------------------------------------
@@ -271,7 +273,16 @@ async def run_state(
                 (c for c in state.catchers if error_matches(c.errors, err.error)),
                 None,
             )
+            # As AWS records it: a Map's failure once its retries are over, caught
+            # or not; a Parallel's only when nothing catches it; neither for a
+            # runtime error, which ends the execution outright. A Task failing
+            # out of a Parallel branch is recorded as aborted.
+            recorded = catcher is None or state.kind == "Map"
+            if state.failed_event is not None and err.error != RUNTIME and recorded:
+                history.add(state.failed_event)
             if catcher is None:
+                if frame.in_parallel and state.kind == "Task":
+                    history.add("TaskStateAborted")
                 raise
             output, assigned = state.caught(rt, frame, data, context, catcher, err)
             following = catcher.next
@@ -342,6 +353,8 @@ class State:
     has_exit_event = True
     #: Whether ``$$.State.RetryCount`` exists for this type (Task, Map, Parallel).
     retryable = False
+    #: The event recording the state's own failure (Map and Parallel).
+    failed_event: str | None = None
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         self.name = name
@@ -1117,6 +1130,7 @@ class Parallel(State):
 
     kind = "Parallel"
     retryable = True
+    failed_event = "ParallelStateFailed"
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         super().__init__(name, spec, query_language)
@@ -1144,14 +1158,14 @@ class Parallel(State):
 
         rt.history.add("ParallelStateStarted")
         tasks = [
-            asyncio.ensure_future(run_machine(rt, branch, branch_input, frame.child()))
+            asyncio.ensure_future(
+                run_machine(rt, branch, branch_input, frame.child(in_parallel=True))
+            )
             for branch in self.branches
         ]
         try:
             result = await _gather_first_failure(tasks)
         except StatesError as err:
-            if not isinstance(err, HistoryLimitError):
-                rt.history.add("ParallelStateFailed")
             err.located = True
             raise
         rt.history.add("ParallelStateSucceeded")
@@ -1189,6 +1203,7 @@ class Map(State):
 
     kind = "Map"
     retryable = True
+    failed_event = "MapStateFailed"
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         super().__init__(name, spec, query_language)
@@ -1233,19 +1248,19 @@ class Map(State):
         concurrency = self.integer_field(
             "MaxConcurrency", source, context, frame, states, default=0
         )
-        tolerated_count = self.integer_field(
-            "ToleratedFailureCount", source, context, frame, states, default=0
-        )
-        tolerated_percentage = self._percentage(source, context, frame, states)
         if self.batcher is not None:
             items = self._batches(items, source, context, frame, states)
-
         selected = [
             self._select(item, index, source, context, frame, states)
             for index, item in enumerate(items)
         ]
 
+        # AWS reads the failure tolerance only once the Map has started.
         rt.history.add("MapStateStarted", {"length": len(selected)})
+        tolerated_count = self.integer_field(
+            "ToleratedFailureCount", source, context, frame, states, default=0
+        )
+        tolerated_percentage = self._percentage(source, context, frame, states)
         if self.distributed:
             rt.history.add("MapRunStarted", {"mapRunArn": _map_run_arn(rt, self.name)})
         try:
@@ -1258,12 +1273,9 @@ class Map(State):
                 tolerated_percentage,
             )
         except StatesError as err:
-            if not isinstance(err, HistoryLimitError):
-                if self.distributed:
-                    rt.history.add(
-                        "MapRunFailed", {"error": err.error, "cause": err.cause}
-                    )
-                rt.history.add("MapStateFailed")
+            if self.distributed and not isinstance(err, HistoryLimitError):
+                details = {"error": err.error, "cause": err.cause}
+                rt.history.add("MapRunFailed", {k: v for k, v in details.items() if v})
             err.located = True
             raise
         if self.distributed:
@@ -1511,9 +1523,16 @@ class Map(State):
                 details = {"name": self.name, "index": index}
                 if not distributed:
                     history.add("MapIterationStarted", details)
+                # A distributed iteration is a child execution with its own
+                # history, which the parent's does not show.
+                runtime = (
+                    dataclasses.replace(rt, history=History(rt.clock, None))
+                    if distributed
+                    else rt
+                )
                 try:
                     results[index] = await run_machine(
-                        rt, self.processor, item, frame.child()
+                        runtime, self.processor, item, frame.child()
                     )
                 except StatesError as err:
                     if isinstance(err, HistoryLimitError):

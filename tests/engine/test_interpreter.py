@@ -674,3 +674,38 @@ def test_execute_works_from_async_code() -> None:
         return execute(machine(("Only", {"Type": "Pass"})), {"x": 1}).output
 
     assert asyncio.run(caller()) == {"x": 1}
+
+
+@pytest.mark.parametrize(
+    ("kind", "caught", "recorded"),
+    [
+        ("Parallel", False, ["TaskStateAborted", "ParallelStateFailed"]),
+        ("Parallel", True, ["TaskStateAborted"]),
+        ("Map", False, ["MapStateFailed"]),
+        ("Map", True, ["MapStateFailed"]),
+    ],
+)
+def test_a_failing_branch_is_recorded_as_aws_records_it(
+    kind: str, caught: bool, recorded: list[str]
+) -> None:
+    inner = machine(("Call", {"Type": "Task", "Resource": "arn:aws:states:::x:y"}))
+    state: dict[str, Any] = {"Type": kind}
+    if kind == "Parallel":
+        state["Branches"] = [inner]
+    else:
+        state["ItemProcessor"] = inner
+    if caught:
+        state["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": "Done"}]
+    definition = machine(("Fan", state), ("Done", {"Type": "Succeed"}))
+
+    def broken(event: Any, context: Any) -> Any:
+        raise RuntimeError("down")
+
+    result = execute(definition, [1], handlers={"arn:aws:states:::x:y": broken})
+
+    aborted_or_failed = [
+        event["type"]
+        for event in result.history
+        if event["type"].endswith(("Aborted", "StateFailed"))
+    ]
+    assert aborted_or_failed == recorded
