@@ -63,8 +63,40 @@ def _handler(arn: str, source: str) -> Callable[[Any, Any], Any]:
     return handler
 
 
-def run_case(case: dict[str, Any]) -> dict[str, Any]:
-    """Run one case and return ``{"status", "output" | "error", "cause"}``."""
+class _Recorder:
+    """Keeps the history events of a run."""
+
+    wants_checkpoints = False
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+    def on_checkpoint(self, checkpoint: Any) -> None:
+        """Checkpoints are not needed here."""
+
+
+def event_names(events: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """Return each event's type and state name, as the corpus's ``history`` has them."""
+    names: list[tuple[str, str | None]] = []
+    for event in events:
+        name = None
+        for key, value in event.items():
+            if key.endswith("EventDetails") and isinstance(value, dict):
+                name = value.get("name")
+        names.append((event["type"], name))
+    return names
+
+
+def run_case(
+    case: dict[str, Any], events: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Run one case and return ``{"status", "output" | "error", "cause"}``.
+
+    The history events are appended to ``events`` when given.
+    """
     machine, execution = _names(case)
     handlers = {
         arn: _handler(arn, spec["source"])
@@ -82,6 +114,7 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         role_arn=ROLE,
         input=case.get("input"),
     )
+    recorder = _Recorder()
     outcome = asyncio.run(
         run_execution(
             case["definition"],
@@ -89,17 +122,24 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
             context=context,
             clock=clock,
             dispatcher=HandlerDispatcher(handlers),
+            listener=recorder,
         )
     )
+    if events is not None:
+        events.extend(recorder.events)
     if outcome.status == "SUCCEEDED":
         return {"status": outcome.status, "output": outcome.output}
     return {"status": outcome.status, "error": outcome.error, "cause": outcome.cause}
 
 
-def check_case(case: dict[str, Any], result_matches: Any) -> tuple[bool, str]:
+def check_case(
+    case: dict[str, Any],
+    result_matches: Any,
+    events: list[dict[str, Any]] | None = None,
+) -> tuple[bool, str]:
     """Run a case and compare it with its recording."""
     try:
-        actual = run_case(case)
+        actual = run_case(case, events)
     except Exception as exc:  # a crash is a failed case, with its reason
         return False, f"crashed: {type(exc).__name__}: {exc}"
     ok, why = result_matches(case["expected"], actual, case["snapshot_transforms"])
