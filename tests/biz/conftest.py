@@ -52,16 +52,40 @@ def open_engine(path: Path, **kwargs: Any) -> Any:
     return service.Engine(str(path), **kwargs)
 
 
-@pytest.fixture(params=["embedded", "stepfunctions"])
+@pytest.fixture
+def engine_url(tmp_path: Path) -> Iterator[str]:
+    """Serve an engine's AWS endpoint on loopback as cws run does; yield its URL."""
+    from coworks.server import Server, Site
+
+    protocol = pytest.importorskip("coworks.engine.protocol")
+    engine = open_engine(tmp_path / "served.sqlite")
+    site = Site()
+    site.route_amz_target("AWSStepFunctions.", protocol.ProtocolApp(engine))
+
+    with Server(site, port=0) as server:
+        yield server.url
+
+    engine.close()
+
+
+@pytest.fixture(params=["embedded", "stepfunctions", "engine-endpoint"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    """Yield each backend in turn, empty of workflows."""
+    """Yield each backend in turn, empty of workflows.
+
+    ``embedded`` is the engine in-process; ``stepfunctions`` is boto3 against a moto
+    server; ``engine-endpoint`` is boto3 against the engine's own AWS endpoint.
+    """
     result: Backend
     if request.param == "embedded":
         result = EmbeddedBackend(open_engine(tmp_path / "engine.sqlite"))
-    else:
+    elif request.param == "stepfunctions":
         result = StepFunctionsBackend(
             endpoint_url=request.getfixturevalue("moto_url"),
             role_arn="arn:aws:iam::123456789012:role/coworks-test",
+        )
+    else:
+        result = StepFunctionsBackend(
+            endpoint_url=request.getfixturevalue("engine_url")
         )
 
     yield result
