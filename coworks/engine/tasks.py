@@ -410,6 +410,10 @@ async def _call_handler(
     """
     context = LambdaContext(function)
     loop = asyncio.get_running_loop()
+
+    # Lambda receives a serialised copy: a handler changing its event in place
+    # must not change the state's data.
+    event = json.loads(json.dumps(event))
     outcome = await loop.run_in_executor(
         _EXECUTOR, _invoke, handler, event, context, compact
     )

@@ -709,3 +709,17 @@ def test_a_failing_branch_is_recorded_as_aws_records_it(
         if event["type"].endswith(("Aborted", "StateFailed"))
     ]
     assert aborted_or_failed == recorded
+
+
+def test_a_handler_changing_its_event_does_not_change_the_state_data() -> None:
+    def meddle(event: Any, context: Any) -> Any:
+        event["meddled"] = True
+        return {"done": True}
+
+    definition = machine(
+        ("Call", {"Type": "Task", "Resource": FUNCTION_ARN, "ResultPath": "$.r"}),
+    )
+
+    result = execute(definition, {"a": 1}, handlers={"double": meddle})
+
+    assert result.output == {"a": 1, "r": {"done": True}}
