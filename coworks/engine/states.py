@@ -160,6 +160,11 @@ class Machine:
                 f"machine: use one of {', '.join(sorted(self.states))}."
             )
         for state in self.states.values():
+            if state.needs_transition and state.next is None and not state.end:
+                raise ValueError(
+                    f"The state {state.name!r} has neither 'Next' nor 'End': add "
+                    "'Next' with the state to go to, or 'End': true."
+                )
             for target in state.targets():
                 if target not in self.states:
                     raise ValueError(
@@ -355,13 +360,16 @@ class State:
     retryable = False
     #: The event recording the state's own failure (Map and Parallel).
     failed_event: str | None = None
+    #: Whether the state must name its successor (``Next``) or end (``End``).
+    needs_transition = True
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         self.name = name
         self.spec = spec
         self.jsonata = spec.get("QueryLanguage", query_language) == JSONATA
         self.next: str | None = spec.get("Next")
-        if spec.get("End") is True:
+        self.end = spec.get("End") is True
+        if self.end:
             self.next = None
         self.entered = f"{self.kind}StateEntered"
         self.exited: str | None = (
@@ -617,6 +625,7 @@ class Succeed(State):
     """``Succeed``: ends the machine (or branch) successfully."""
 
     kind = "Succeed"
+    needs_transition = False
 
     async def process(
         self, rt: Runtime, frame: Frame, data: Any, context: dict[str, Any]
@@ -636,6 +645,7 @@ class Fail(State):
     """``Fail``: ends the machine with an error and a cause."""
 
     kind = "Fail"
+    needs_transition = False
     has_exit_event = False
 
     async def process(
@@ -814,6 +824,7 @@ class Choice(State):
     """``Choice``: goes to the first rule that matches, else ``Default``."""
 
     kind = "Choice"
+    needs_transition = False
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         super().__init__(name, spec, query_language)
@@ -1223,9 +1234,6 @@ class Map(State):
             self.item_reader = spec["ItemReader"]
         else:
             self.item_reader = None
-
-    def targets(self) -> list[str]:
-        return super().targets()
 
     async def process(
         self, rt: Runtime, frame: Frame, data: Any, context: dict[str, Any]

@@ -483,6 +483,7 @@ def test_cancelling_the_execution_task_propagates() -> None:
         ({"StartAt": "A", "States": {"A": {"Type": "Teleport"}}}, "unknown Type"),
         ({"StartAt": "B", "States": {"A": {"Type": "Succeed"}}}, "StartAt names 'B'"),
         ({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Z"}}}, "'Z'"),
+        ({"StartAt": "A", "States": {"A": {"Type": "Pass"}}}, "neither 'Next' nor"),
     ],
 )
 def test_a_broken_definition_is_refused_with_a_sentence(
