@@ -368,9 +368,14 @@ class _InspectedRun:
         for field in ("ToleratedFailureCount", "ToleratedFailurePercentage"):
             if field in spec or f"{field}Path" in spec:
                 key = field[0].lower() + field[1:]
-                self.inspection[key] = state.integer_field(
-                    field, source, self.context, self.frame, states
-                )
+                literal = spec.get(field)
+                if isinstance(literal, int | float) and not isinstance(literal, bool):
+                    # A percentage may have decimals; read literals as they are.
+                    self.inspection[key] = literal
+                else:
+                    self.inspection[key] = state.integer_field(
+                        field, source, self.context, self.frame, states
+                    )
 
     def _input_path(self) -> Any:
         path = self.spec.get("InputPath", "$")
