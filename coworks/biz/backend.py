@@ -337,11 +337,20 @@ class StatesBackend(Backend):
     Args:
         client: the operations' provider.
         role_arn: role given to the state machines this backend creates.
+        machine_name: the state machine name of a workflow (the workflow's name by
+            default; ``<project>-<workflow>-<stage>`` for deployed ones).
     """
 
-    def __init__(self, client: Any, *, role_arn: str = DEFAULT_ROLE_ARN) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        role_arn: str = DEFAULT_ROLE_ARN,
+        machine_name: Callable[[str], str] | None = None,
+    ) -> None:
         self.client = client
         self.role_arn = role_arn
+        self.machine_name: Callable[[str], str] = machine_name or (lambda name: name)
         self._workflows: dict[str, Workflow] = {}
 
     # The client's errors -----------------------------------------------------------
@@ -374,7 +383,7 @@ class StatesBackend(Backend):
         try:
             answer = self._call(
                 "create_state_machine",
-                name=name,
+                name=self.machine_name(name),
                 definition=text,
                 roleArn=self.role_arn,
             )
@@ -382,7 +391,7 @@ class StatesBackend(Backend):
         except ConflictError as err:
             if (err.details or {}).get("code") != "StateMachineAlreadyExists":
                 raise
-            arn = self._existing_arn(name)
+            arn = self._existing_arn(self.machine_name(name))
 
         # Endpoints differ on a second create (AWS refuses, moto answers the old
         # machine): compare the stored definition rather than trust either.
@@ -420,7 +429,7 @@ class StatesBackend(Backend):
         Raises:
             NotFoundError: no state machine has that name.
         """
-        arn = self._existing_arn(name)
+        arn = self._existing_arn(self.machine_name(name))
         answer = self._call("describe_state_machine", stateMachineArn=arn)
         definition = _decode(answer.get("definition"))
         workflow = Workflow(
@@ -641,6 +650,8 @@ class StepFunctionsBackend(StatesBackend):
             ``None`` for AWS itself.
         region: AWS region of the client.
         role_arn: role given to the state machines this backend creates.
+        machine_name: the state machine name of a workflow (see
+            :class:`StatesBackend`).
     """
 
     def __init__(
@@ -650,10 +661,11 @@ class StepFunctionsBackend(StatesBackend):
         endpoint_url: str | None = None,
         region: str | None = None,
         role_arn: str = DEFAULT_ROLE_ARN,
+        machine_name: Callable[[str], str] | None = None,
     ) -> None:
         if client is None:
             client = stepfunctions_client(endpoint_url=endpoint_url, region=region)
-        super().__init__(client, role_arn=role_arn)
+        super().__init__(client, role_arn=role_arn, machine_name=machine_name)
 
     def _refusal(self, err: Exception) -> tuple[str, str] | None:
         from botocore.exceptions import (  # type: ignore[import-untyped]

@@ -233,13 +233,13 @@ def executions_command(
 
 def _reading_backend(project: Any, stage: str) -> Backend:
     """Open the stage's backend to read what another process (cws run) recorded."""
-    from coworks.biz.backend import EmbeddedBackend, StepFunctionsBackend
+    from coworks.biz.backend import EmbeddedBackend
 
     settings = project.stage(stage)
     if settings.engine == "aws":
-        return StepFunctionsBackend(
-            endpoint_url=settings.endpoint_url, region=settings.region
-        )
+        from coworks.biz.wiring import open_backend
+
+        return open_backend(project, stage)
 
     from coworks.engine.service import Engine
 

@@ -282,7 +282,8 @@ def open_backend(project: Project, stage: str) -> Backend:
 
     ``engine: embedded`` (the default) shares the stage's embedded engine with the
     site's AWS endpoint; ``engine: aws`` talks to Step Functions at the stage's
-    ``endpoint_url`` (AWS itself when unset).
+    ``endpoint_url`` (AWS itself when unset), where the state machine of the workflow
+    ``W`` is ``<project>-W-<stage>``, as deployed.
     """
     settings = project.stage(stage)
     if settings.engine == "aws":
@@ -290,6 +291,7 @@ def open_backend(project: Project, stage: str) -> Backend:
             endpoint_url=settings.endpoint_url,
             region=settings.region,
             role_arn=f"arn:aws:iam::{settings.account}:role/{project.name}-{stage}",
+            machine_name=lambda name: state_machine_name(project, name, stage),
         )
 
     from coworks.engine.protocol import engine_for

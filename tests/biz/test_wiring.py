@@ -698,3 +698,38 @@ def test_the_project_schedules_become_eventbridge_rules(sample: Project) -> None
     )
     assert target["RoleArn"] == "arn:aws:iam::000000000000:role/sample-dev-events"
     assert json.loads(target["Input"]) == {"kind": "daily"}
+
+
+def test_a_stage_on_aws_serves_the_deployed_state_machines(
+    sample: Project, moto_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project_file = sample.folder / "project.cws.yml"
+    project_file.write_text(
+        project_file.read_text()
+        + "  cloud:\n    engine: aws\n    account: '123456789012'\n"
+        + f"    endpoint_url: {moto_url}\n"
+    )
+    write(
+        sample,
+        "echo",
+        "version: 1\nstates:\n  - {name: Echo, pass: true}\n",
+    )
+    for name in ("order", "warehouse", "basket", "invoice"):
+        (sample.folder / f"{name}.yml").unlink()
+    project = Project.load(sample.folder)
+
+    with Server(build_site(project, "cloud"), port=0) as server:
+        answer = requests.post(
+            f"{server.url}/echo/executions?wait=10",
+            json={"said": "hi"},
+            headers=TOKEN,
+            timeout=30,
+        )
+        code, out, _ = cws(
+            capsys, "-p", str(sample.folder), "executions", "echo", "--stage", "cloud"
+        )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["output"] == {"said": "hi"}
+    assert ":execution:sample-echo-cloud:" in answer.json()["arn"]
+    assert code == 0 and answer.json()["name"] in out
