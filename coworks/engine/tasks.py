@@ -318,10 +318,12 @@ class HandlerDispatcher:
         function = str(parameters["FunctionName"])
         handler = self.handlers.get(function) or self._lambda_handler(function)
         if handler is None:
+            # Like any resource without a handler: the execution fails, whatever
+            # its Catch says, so a missing registration cannot go unnoticed.
             raise TaskFailure(
-                "Lambda.ResourceNotFoundException",
-                f"Function not found: {function!r}. Register a Python callable for "
-                "it (handlers={...}) or mock the state.",
+                "States.Runtime",
+                f"No handler is registered for the Lambda function {function!r}: "
+                "register a Python callable for it (handlers={...}) or mock it.",
             )
 
         payload = parameters.get("Payload")

@@ -48,7 +48,7 @@ def test_a_lambda_invoke_payload_given_as_json_text_arrives_decoded() -> None:
     assert headers["Content-Length"] == str(len(json.dumps(result["Payload"])))
 
 
-def test_an_unknown_lambda_invoke_function_is_a_lambda_error() -> None:
+def test_an_unknown_lambda_invoke_function_fails_naming_it() -> None:
     with pytest.raises(TaskFailure) as failure:
         call(
             HandlerDispatcher({}),
@@ -56,7 +56,7 @@ def test_an_unknown_lambda_invoke_function_is_a_lambda_error() -> None:
             {"FunctionName": "nobody", "Payload": {}},
         )
 
-    assert failure.value.error == "Lambda.ResourceNotFoundException"
+    assert failure.value.error == "States.Runtime"
     assert "'nobody'" in (failure.value.cause or "")
 
 
