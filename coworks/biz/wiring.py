@@ -564,9 +564,9 @@ def attach(site: Site, project: Project, stage: str) -> None:
     if authorizer is not None:
         doc = (getattr(authorizer.auth, "__doc__", None) or "").strip()
         logger.info(
-            "The workflows and /dashboard/ are protected by the auth of the service "
-            "'%s'%s: send its token in the Authorization header (curl -H "
-            "'Authorization: TOKEN' ...), or open /dashboard/?token=TOKEN.",
+            "Workflows and /dashboard/ want the token of the service '%s' in the "
+            "Authorization header (curl -H 'Authorization: TOKEN' ...; in a browser "
+            "open /dashboard/?token=TOKEN).%s",
             project.authorizer,
-            f" ({doc.splitlines()[0].rstrip('.')})" if doc else "",
+            f" Its auth: {doc.splitlines()[0]}" if doc else "",
         )
