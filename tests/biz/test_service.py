@@ -341,3 +341,16 @@ def test_requests_before_the_backend_starts_answer_503() -> None:
 
     assert answer.status == 503
     assert answer.json()["error"] == "ServiceUnavailable"
+
+
+def test_redriving_a_succeeded_execution_is_refused_cleanly(
+    client: Client, request: pytest.FixtureRequest
+) -> None:
+    name = client.post("/greet/executions?wait=10", json={"who": "a"}).json()["name"]
+
+    answer = client.post(f"/greet/executions/{name}/redrive")
+
+    # moto does not implement RedriveExecution; the engine refuses as AWS does.
+    on_moto = request.node.callspec.params["backend"] == "stepfunctions"
+    assert answer.status_code == (503 if on_moto else 409)
+    assert set(answer.json()) >= {"error", "message"}
