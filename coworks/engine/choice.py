@@ -24,13 +24,16 @@ __all__ = ["Predicate", "compile_rule", "parse_timestamp"]
 #: A compiled rule: ``(data, context, variables) -> bool``.
 Predicate = Callable[[Any, Any, Mapping[str, Any] | None], bool]
 
+# Java's ISO_OFFSET_DATE_TIME, which AWS parses timestamps with: "T" and "Z" in any
+# case, seconds optional, up to nine fraction digits, offsets +HH, +HHMM, +HH:MM.
 _TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
+    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?)$"
 )
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
-    """Parse an RFC 3339 timestamp as AWS accepts them (``T`` and offset required).
+    """Parse a timestamp the way AWS does (ISO-8601 with a required offset).
 
     Returns:
         The aware datetime, or ``None`` when ``value`` is not such a timestamp.
@@ -41,22 +44,40 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
     if match is None:
         return None
 
-    fraction = match[7] or ""
-    offset = match[8]
-    text = value[: match.start(7) if fraction else match.start(8)]
+    year, month, day, hour, minute = (int(match[i]) for i in range(1, 6))
+    second = int(match[6] or 0)
+    micro = int(((match[7] or "") + "000000")[:6])
+    if match[8]:
+        zone = dt.UTC
+    else:
+        hours, minutes, seconds = (
+            int(match[10]),
+            int(match[11] or 0),
+            int(match[12] or 0),
+        )
+        if hours > 18 or minutes > 59 or seconds > 59:
+            return None
+        delta = dt.timedelta(hours=hours, minutes=minutes, seconds=seconds)
+        zone = dt.timezone(delta if match[9] == "+" else -delta)
     try:
-        moment = dt.datetime.fromisoformat(text)
+        return dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
     except ValueError:
         return None
-    if fraction:
-        moment = moment.replace(microsecond=int((fraction[1:] + "000000")[:6]))
-    if offset == "Z":
-        return moment.replace(tzinfo=dt.UTC)
-    sign = 1 if offset[0] == "+" else -1
-    hours, minutes = int(offset[1:3]), int(offset[4:6])
-    return moment.replace(
-        tzinfo=dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
-    )
+
+
+def timestamp_key(value: Any) -> tuple[dt.datetime, int] | None:
+    """Return a timestamp as (instant to the second, nanoseconds) for comparing.
+
+    Timestamps compare to the nanosecond, as AWS compares them, beyond what a
+    datetime holds.
+    """
+    moment = parse_timestamp(value)
+    if moment is None:
+        return None
+    match = _TIMESTAMP.match(value)
+    assert match is not None
+    nanos = int(((match[7] or "") + "000000000")[:9])
+    return moment.replace(microsecond=0), nanos
 
 
 def _is_number(value: Any) -> bool:
@@ -87,7 +108,7 @@ def _compare(kind: str, op: str) -> Callable[[Any, Any], bool]:
     if kind == "Timestamp":
 
         def timestamp(left: Any, right: Any) -> bool:
-            a, b = parse_timestamp(left), parse_timestamp(right)
+            a, b = timestamp_key(left), timestamp_key(right)
             if a is None or b is None:
                 return False
             return _OPS[op](a, b)
