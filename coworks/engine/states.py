@@ -46,8 +46,10 @@ __all__ = ["Frame", "Machine", "Runtime", "State", "run_machine", "run_state"]
 JSONATA = "JSONata"
 JSONPATH = "JSONPath"
 
-#: Wait states may not wait past this many seconds (AWS's one-year cap on
-#: an execution, in the seconds a Java int can hold).
+#: The longest wait accepted, in seconds. AWS refuses a delay past what a Java int
+#: holds (about 68 years); a Standard execution ends after one year anyway, so the
+#: engine refuses any wait longer than 99,999,999 s (AWS's largest timeout value,
+#: about 3 years), which keeps the refusal independent of when a definition runs.
 _MAX_WAIT_SECONDS = 99_999_999
 
 _NOT_TRUNCATED = {"truncated": False}
