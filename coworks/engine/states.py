@@ -239,6 +239,11 @@ async def run_state(
                 break
             except (StatesError, ExecutionTimedOut):
                 raise
+            except asyncio.CancelledError:
+                # A sibling branch failed, or the execution was stopped.
+                if frame.in_parallel and state.kind == "Task":
+                    history.add("TaskStateAborted")
+                raise
             except Exception as exc:
                 # A defect of the engine must end the execution, not the service.
                 logger.warning(
@@ -1564,6 +1569,11 @@ class Map(State):
                     return
                 if not distributed:
                     history.add("MapIterationSucceeded", details)
+            except asyncio.CancelledError:
+                # Another iteration failed the Map, or the execution was stopped.
+                if not distributed:
+                    history.add("MapIterationAborted", details)
+                raise
             finally:
                 if semaphore is not None:
                     semaphore.release()

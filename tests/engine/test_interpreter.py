@@ -724,3 +724,30 @@ def test_a_handler_changing_its_event_does_not_change_the_state_data() -> None:
     result = execute(definition, {"a": 1}, handlers={"double": meddle})
 
     assert result.output == {"a": 1, "r": {"done": True}}
+
+
+def test_siblings_of_a_failed_branch_are_recorded_as_aborted() -> None:
+    release = threading.Event()
+
+    def slow(event: Any, context: Any) -> Any:
+        release.wait(2)
+        return event
+
+    def broken(event: Any, context: Any) -> Any:
+        raise ValueError("no")
+
+    branches = [
+        machine(("Slow", {"Type": "Task", "Resource": "arn:aws:states:::a:b"})),
+        machine(("Broken", {"Type": "Task", "Resource": "arn:aws:states:::c:d"})),
+    ]
+    handlers = {"arn:aws:states:::a:b": slow, "arn:aws:states:::c:d": broken}
+
+    result = execute(
+        machine(("Both", {"Type": "Parallel", "Branches": branches})), {},
+        handlers=handlers,
+    )  # fmt: skip
+    release.set()
+
+    types = [event["type"] for event in result.history]
+    assert types.count("TaskStateAborted") == 2
+    assert types[-2:] == ["ParallelStateFailed", "ExecutionFailed"]
