@@ -1319,7 +1319,7 @@ class Map(State):
                 raise StatesError(RUNTIME, exc.cause) from exc
         if type(items) is not list:
             raise StatesError(
-                RUNTIME,
+                QUERY_EVALUATION_ERROR,
                 f"Map state input must be an array but was: {io.compact(items)}",
             )
         return items
