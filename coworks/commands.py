@@ -159,26 +159,30 @@ def service_routes(name: str, service: Any) -> list[RouteLine]:
 
 
 def _authorizer_name(service: Any) -> str:
-    # A service is protected when its class defines auth(); one inherited from
-    # TechMicroService itself (if any) does not count.
-    for cls in type(service).__mro__:
-        if "auth" in vars(cls):
-            if cls.__module__.startswith("coworks."):
-                return ""
-            return f"{cls.__name__}.auth"
+    # The authorizer is the service's auth method, its own or one it was given (a
+    # workflow's REST face takes the project authorizer's), named as in the code.
+    auth = getattr(service, "auth", None)
+    if not callable(auth):
+        return ""
 
-    return ""
+    return str(getattr(auth, "__qualname__", f"{type(service).__name__}.auth"))
 
 
 @click.command("routes")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--stage", default=DEFAULT_STAGE, show_default=True, help="Stage settings to use."
+)
 @click.pass_context
-def routes(ctx: click.Context, as_json: bool) -> None:
-    """List every route of every service with its authorizer."""
+def routes(ctx: click.Context, as_json: bool, stage: str) -> None:
+    """List every route of every service and workflow with its authorizer."""
+    from coworks.server import build_site
+
     project = _project(ctx)
+    site = build_site(project, stage)
     lines = [
         line
-        for name, service in project.services().items()
+        for name, service in site.services.items()
         for line in service_routes(name, service)
     ]
 

@@ -198,3 +198,27 @@ def test_new_project_workflow_compiles_to_a_task_calling_its_service(
     asl = compiler.compile_workflow(tmp_path / "shop" / "workflows" / "greet.yml")
 
     assert asl["States"]["Greet"]["Resource"] == "${tech_hello}"
+
+
+def test_routes_lists_workflow_faces_with_the_project_authorizer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "project.cws.yml").write_text(
+        "name: p\nservices: {s: guarded:app}\nauthorizer: s\n"
+    )
+    (tmp_path / "guarded.py").write_text(
+        "from coworks.tech import TechMicroService\n"
+        "class Guarded(TechMicroService):\n"
+        "    def auth(self, auth_request):\n"
+        "        return True\n"
+        "app = Guarded('s')\n"
+    )
+    (tmp_path / "flow.yml").write_text(
+        "version: 1\ncomment: Nothing.\nstates:\n  - name: Done\n    pass: true\n"
+    )
+
+    code, out, err = cws("-p", str(tmp_path), "routes", "--json", capsys=capsys)
+
+    assert code == 0, err
+    routes = {(r["service"], r["method"], r["path"]): r for r in json.loads(out)}
+    assert routes[("flow", "POST", "/executions")]["authorizer"] == "Guarded.auth"
