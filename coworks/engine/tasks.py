@@ -422,7 +422,7 @@ async def _call_handler(
     if isinstance(outcome, TaskFailure):
         raise outcome
 
-    return _decode_result(outcome, function)
+    return _decode_result(outcome, context, compact)
 
 
 def _invoke(handler: Handler, event: Any, context: LambdaContext, compact: bool) -> Any:
@@ -436,7 +436,7 @@ def _invoke(handler: Handler, event: Any, context: LambdaContext, compact: bool)
         return TaskFailure(type(exc).__name__, _lambda_cause(exc, context, compact))
 
 
-def _decode_result(result: Any, function: str) -> Any:
+def _decode_result(result: Any, context: LambdaContext, compact: bool) -> Any:
     # The result crosses a JSON boundary on AWS: bytes are the JSON text itself.
     if isinstance(result, bytes | bytearray):
         text = bytes(result).decode("utf-8", errors="replace")
@@ -447,9 +447,16 @@ def _decode_result(result: Any, function: str) -> Any:
     try:
         return json.loads(json.dumps(result))
     except (TypeError, ValueError) as exc:
+        # What AWS Lambda's Python runtime answers for a result it cannot encode.
+        body = {
+            "errorMessage": f"Unable to marshal response: {exc}",
+            "errorType": "Runtime.MarshalError",
+            "requestId": context.aws_request_id,
+            "stackTrace": [],
+        }
+        separators = (",", ":") if compact else (", ", ": ")
         raise TaskFailure(
-            "Lambda.Unknown",
-            f"The handler of {function!r} returned a value that is not JSON: {exc}.",
+            "Runtime.MarshalError", json.dumps(body, separators=separators)
         ) from exc
 
 

@@ -69,8 +69,11 @@ def test_bytes_returned_by_a_handler_are_read_as_json() -> None:
 def test_a_handler_result_that_is_not_json_fails_the_task() -> None:
     dispatcher = HandlerDispatcher({"greet": lambda event, context: {1, 2}})
 
-    with pytest.raises(TaskFailure, match="not JSON"):
+    with pytest.raises(TaskFailure) as failure:
         call(dispatcher, ARN, {})
+
+    assert failure.value.error == "Runtime.MarshalError"
+    assert "Unable to marshal response" in (failure.value.cause or "")
 
 
 def test_a_mock_file_is_read_from_its_path(tmp_path: Path) -> None:
