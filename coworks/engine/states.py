@@ -481,13 +481,16 @@ class State:
 
         if jsonata:
             states = {"input": data, "context": context, "errorOutput": error_output}
+            where = f"Catch[{self.catchers.index(catcher)}]"
             assigned = None
             if catcher.assign is not None:
                 assigned = io.render_jsonata(
-                    catcher.assign, states, variables, "Assign"
+                    catcher.assign, states, variables, f"{where}/Assign"
                 )
             if catcher.has_output:
-                output = io.render_jsonata(catcher.output, states, variables, "Output")
+                output = io.render_jsonata(
+                    catcher.output, states, variables, f"{where}/Output"
+                )
             else:
                 output = error_output
             return output, assigned
@@ -903,27 +906,33 @@ class Choice(State):
         variables: Mapping[str, Any],
     ) -> tuple[Any, str | None, Assigned]:
         states = self.jsonata_states(data, context)
-        for rule in self.rules:
+        for index, rule in enumerate(self.rules):
+            # AWS names a rule's fields under its index: Choices[1]/Condition.
+            where = f"Choices[{index}]"
             condition = rule.condition
             if io.is_jsonata(condition):
-                condition = io.jsonata_value(condition, states, variables, "Condition")
+                condition = io.jsonata_value(
+                    condition, states, variables, f"{where}/Condition"
+                )
             if type(condition) is not bool:
                 raise StatesError(
                     QUERY_EVALUATION_ERROR,
                     f"The JSONata expression '{io_expression(str(rule.condition))}' "
-                    "specified for the field 'Condition' returned an unexpected "
-                    f"result type. Expected 'boolean', but was '{_type_of(condition)}' "
-                    f"for value: {io.compact(condition)}",
+                    f"specified for the field '{where}/Condition' returned an "
+                    "unexpected result type. Expected 'boolean', but was "
+                    f"'{_type_of(condition)}' for value: {io.compact(condition)}",
                 )
             if condition:
                 assigned = None
                 if rule.assign is not None:
                     assigned = io.render_jsonata(
-                        rule.assign, states, variables, "Assign"
+                        rule.assign, states, variables, f"{where}/Assign"
                     )
                 output = data
                 if rule.has_output:
-                    output = io.render_jsonata(rule.output, states, variables, "Output")
+                    output = io.render_jsonata(
+                        rule.output, states, variables, f"{where}/Output"
+                    )
                 return output, rule.next, assigned
 
         if self.default is None:
@@ -1342,7 +1351,10 @@ class Map(State):
         assert reader is not None
         if states is not None:
             parameters = io.render_jsonata(
-                reader.get("Arguments", {}), states, frame.view(), "ItemReader"
+                reader.get("Arguments", {}),
+                states,
+                frame.view(),
+                "ItemReader/Arguments",
             )
         else:
             parameters = io.render_template(

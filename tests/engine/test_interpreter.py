@@ -751,3 +751,31 @@ def test_siblings_of_a_failed_branch_are_recorded_as_aborted() -> None:
     types = [event["type"] for event in result.history]
     assert types.count("TaskStateAborted") == 2
     assert types[-2:] == ["ParallelStateFailed", "ExecutionFailed"]
+
+
+@pytest.mark.parametrize(
+    ("state", "field"),
+    [
+        ({"Type": "Choice", "Default": "End", "Choices": [
+            {"Condition": "{% false %}", "Next": "End"},
+            {"Condition": "{% $states.input.missing %}", "Next": "End"}]},
+         "Choices[1]/Condition"),
+        ({"Type": "Choice", "Default": "End", "Choices": [
+            {"Condition": "{% true %}", "Next": "End",
+             "Output": {"v": "{% $states.input.missing %}"}}]},
+         "Choices[0]/Output/v"),
+        ({"Type": "Pass", "Output": {"a": ["{% $states.input.missing %}"]},
+          "Next": "End"}, "Output/a[0]"),
+    ],
+)  # fmt: skip
+def test_a_jsonata_field_returning_nothing_is_named_as_aws_names_it(
+    state: dict[str, Any], field: str
+) -> None:
+    definition = machine(
+        ("Pick", {**state, "QueryLanguage": "JSONata"}), ("End", {"Type": "Succeed"})
+    )
+
+    result = execute(definition, {})
+
+    assert result.error == "States.QueryEvaluationError"
+    assert f"specified for the field '{field}' returned nothing" in (result.cause or "")
