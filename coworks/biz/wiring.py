@@ -374,14 +374,20 @@ class Workflows:
         """
         self._owns_backend = backend is None
         self.backend = backend or open_backend(self.project, self.stage)
-        self.queue = queue = queue or MessageQueue(
-            queue_path(self.project, self.stage, self.backend)
-        )
-        engine = getattr(self.backend, "client", None)
+        # The handlers go in first: executions the engine resumed may reach a Task
+        # at once.
+        engine: Any = getattr(self.backend, "client", None)
         handlers = getattr(engine, "handlers", None)
         if isinstance(handlers, dict):
             handlers.update(task_handlers(self.project, self.stage))
+        self.queue = queue = queue or MessageQueue(
+            queue_path(self.project, self.stage, self.backend)
+        )
+        if isinstance(handlers, dict):
             handlers[SEND_MESSAGE] = send_message_handler(queue)
+            # Executions recorded as RUNNING continue now that their Tasks have
+            # somewhere to go (the engine skips those it already runs).
+            engine.resume_running()
 
         for workflow in self.workflows.values():
             self._register(workflow)

@@ -605,10 +605,12 @@ def test_executions_killed_inside_a_task_finish_after_a_restart(
 ) -> None:
     """An execution resumed at a Task state must reach the service's handler.
 
-    Asks the engine service's owner: the engine resumes RUNNING executions when it
-    opens, at the first start-up hook, before the workflows part adds the services'
-    Task handlers; an execution resumed at a Task fails at once with "No handler is
-    registered". Resuming once every site part has started fixes it.
+    Asks the engine service's owner: ``engine_for`` opens the engine with its RUNNING
+    executions resumed at once, at the engine part's start-up hook, before the
+    workflows part adds the services' Task handlers; an execution resumed at a Task
+    then fails with "No handler is registered" (or not, depending on which thread
+    wins). Opening it with ``resume=False`` fixes it: the workflows part calls
+    ``engine.resume_running()`` once its handlers are in.
     """
     (sample.folder / "services" / "gate.py").write_text(GATE_SERVICE)
     project_file = sample.folder / "project.cws.yml"
