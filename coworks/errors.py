@@ -27,8 +27,8 @@ class EngineError(CoworksError):
     """An operation of the embedded engine was refused.
 
     ``code`` is the error name AWS Step Functions gives for the same refusal
-    (``ExecutionDoesNotExist``, ``InvalidDefinition``, ...), so the engine's AWS-protocol
-    endpoint and the boto3 backend report the same names.
+    (``ExecutionDoesNotExist``, ``InvalidDefinition``, ...), so the engine's
+    AWS-protocol endpoint and the boto3 backend report the same names.
     """
 
     exit_code = 4
@@ -49,7 +49,8 @@ class DeployError(CoworksError):
 class HTTPError(CoworksError):
     """An error answered to an HTTP client with a status and a JSON body.
 
-    The body is ``{"error": <error>, "message": <message>}`` plus ``details`` when given.
+    The body is ``{"error": <error>, "message": <message>}``, plus ``details`` when
+    given.
     """
 
     status_code: int = 500

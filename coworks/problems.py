@@ -1,9 +1,9 @@
 """Problems found in a user's document (workflow YAML, ASL JSON, project file).
 
-A :class:`Problem` says what is wrong and where: the file, line and column, the key path,
-the offending line with a caret under the column, and the fix. Checks collect every
-problem they find and raise one :class:`ProblemsError` holding them all, sorted by
-:func:`relevance`.
+A :class:`Problem` says what is wrong and where: the file, line and column, the key
+path, the offending line with a caret under the column, and the fix. Checks collect
+every problem they find and raise one :class:`ProblemsError` holding them all, sorted
+by :func:`relevance`.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class Problem:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
-        """Return the problem as JSON-ready data (used by HTTP answers and ``--json``)."""
+        """Return the problem as JSON-ready data, for HTTP answers and ``--json``."""
         return {
             "message": self.message,
             "file": self.file,
