@@ -660,11 +660,7 @@ def test_executions_killed_inside_a_task_finish_after_a_restart(
         def statuses() -> list[str]:
             return [detail["status"] for detail in described()]
 
-        deadline = time.monotonic() + 20
-        final = statuses()
-        while "RUNNING" in final and time.monotonic() < deadline:
-            time.sleep(0.05)
-            final = statuses()
+        final = _eventually(statuses, ["SUCCEEDED"] * 3, timeout=20)
         errors = {d.get("cause") for d in described() if d["status"] != "SUCCEEDED"}
     finally:
         process.send_signal(signal.SIGTERM)
