@@ -19,7 +19,8 @@ error.
 2. Killed: the same load on new names; when ``--kill-after`` starts are accepted, the
    ``cws run`` process is killed with SIGKILL and started again at once on the same
    port and database; clients retry through the outage. Reported: accepted starts,
-   starts retried, the outage, and the final status of every accepted execution.
+   starts retried, the outage, the final status of every accepted execution, and how
+   many were redriven by ``cws run``'s start-up recovery.
 
 The clients and the server share the machine's cores; figures are lower bounds.
 
@@ -229,6 +230,8 @@ def recorded(
         for item in page["executions"]:
             if item["name"].startswith(prefix + "-"):
                 statuses[item["status"]] += 1
+                if item.get("redrive_count"):
+                    statuses["redriven"] += 1
                 if item["status"] != "SUCCEEDED" and failures is not None:
                     failures.append(item["name"])
         token = page["next_token"]
