@@ -59,8 +59,8 @@ Hook = Callable[[], None]
 #: route an ``X-Amz-Target`` prefix and register start-up and shut-down hooks. A part
 #: whose module is not installed is skipped. Register a part with one line here.
 SITE_PARTS: dict[str, str] = {
-    "engine": "coworks.engine.protocol:attach",
     "workflows": "coworks.biz.wiring:attach",
+    "engine": "coworks.engine.protocol:attach",
 }
 
 

@@ -31,7 +31,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,6 @@ from coworks.biz.backend import (
     EmbeddedBackend,
     PendingBackend,
     StepFunctionsBackend,
-    iso_date,
 )
 from coworks.biz.queue import (
     SEND_MESSAGE,
@@ -69,14 +68,6 @@ logger = logging.getLogger(__name__)
 
 #: Workflow keys that say how a workflow is triggered; they are not part of its ASL.
 TRIGGER_KEYS = ("schedules", "queues")
-
-#: The cause the engine gives a Task whose resource has no handler.
-UNHANDLED = "No handler is registered for the resource"
-
-#: Seconds after start-up at which failed executions are checked for recovery, and
-#: how far back before start-up a failure may have been recorded.
-RECOVERY_CHECKS = (0.3, 2.0)
-RECOVERY_WINDOW = 120.0
 
 
 @dataclass
@@ -350,8 +341,6 @@ class Workflows:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
-        #: The thread redriving executions failed at start-up (see :meth:`_recover`).
-        self.recovery: threading.Thread | None = None
         self._owns_backend = False
 
     def _service(self, workflow: LoadedWorkflow) -> BizMicroService:
@@ -405,16 +394,6 @@ class Workflows:
         for service in self.services.values():
             service.backend = self.backend
 
-        if isinstance(handlers, dict):
-            since = iso_date(datetime.now(UTC) - timedelta(seconds=RECOVERY_WINDOW))
-            self.recovery = threading.Thread(
-                target=self._recover,
-                args=(since or "", set(handlers)),
-                name="coworks-recover",
-                daemon=True,
-            )
-            self.recovery.start()
-
         self._start_consumers(queue)
         options = {"now": now} if now is not None else {}
         self.scheduler = Scheduler(self._schedules(), self._fire, **options)
@@ -428,9 +407,8 @@ class Workflows:
     def stop(self) -> None:
         """Stop the triggers and the watcher; close what :meth:`start` opened."""
         self._stop.set()
-        for thread in (self._watcher, self.recovery):
-            if thread is not None:
-                thread.join(timeout=5)
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
         if self.scheduler is not None:
             self.scheduler.stop()
         for consumer in self.consumers:
@@ -439,63 +417,6 @@ class Workflows:
             self.queue.close()
         if self._owns_backend:
             self.backend.close()
-
-    # TODO: drop this recovery once the engine part resumes executions after the
-    # site parts add their Task handlers (see the restart tests in test_wiring.py):
-    # today the engine resumes them as it opens, so one may reach a Task before its
-    # handler is registered and fail with "No handler is registered".
-    def _recover(self, since: str, handled: set[str]) -> list[str]:
-        """Redrive executions failed at start-up only for want of a Task handler.
-
-        Such an execution failed before its Task ran, so running it again from that
-        state is what the restart should have done. Checks twice, shortly after the
-        start and a little later, for failures still being recorded.
-
-        Returns:
-            The names of the executions redriven.
-        """
-        redriven: list[str] = []
-        for delay in RECOVERY_CHECKS:
-            if self._stop.wait(delay):
-                break
-            for workflow in list(self.workflows):
-                try:
-                    redriven += self._redrive_unhandled(workflow, since, handled)
-                except Exception:
-                    logger.exception(
-                        "Recovering the executions of %s failed.", workflow
-                    )
-
-        return redriven
-
-    def _redrive_unhandled(
-        self, workflow: str, since: str, handled: set[str]
-    ) -> list[str]:
-        redriven = []
-        token: str | None = None
-        while True:
-            page = self.backend.executions(
-                workflow, status="FAILED", limit=1000, next_token=token
-            )
-            for item in page.items:
-                if (item.stop_date or "") < since:
-                    continue
-                detail = self.backend.describe(workflow, item.name)
-                cause = detail.cause or ""
-                resource = cause.partition("resource '")[2].partition("'")[0]
-                if cause.startswith(UNHANDLED) and resource in handled:
-                    self.backend.redrive(workflow, item.name)
-                    redriven.append(item.name)
-                    logger.info(
-                        "Redrove %s of %s: it failed at start-up before %s had a "
-                        "handler.",
-                        item.name,
-                        workflow,
-                        resource,
-                    )
-            token = page.next_token
-            if not token:
-                return redriven
 
     def _register(self, workflow: LoadedWorkflow) -> None:
         self.backend.register(

@@ -284,7 +284,11 @@ def engine_for(project: Project, stage: str = "dev") -> Engine:
         engine = _engines.get(str(path))
         if engine is None:
             folder.mkdir(parents=True, exist_ok=True)
-            engine = Engine(path, region=settings.region, account=settings.account)
+            # RUNNING executions resume only once the site's parts have registered
+            # their Task handlers (see attach), or one could reach a Task first.
+            engine = Engine(
+                path, region=settings.region, account=settings.account, resume=False
+            )
             _engines[str(path)] = engine
 
     return engine
@@ -295,8 +299,10 @@ def attach(site: Site, project: Project, stage: str) -> None:
 
     Requests carrying ``X-Amz-Target: AWSStepFunctions.*`` go to the engine, so
     ``boto3.client("stepfunctions", endpoint_url="http://127.0.0.1:8000")`` works
-    against ``cws run``. The engine opens when the server starts (resuming its
-    RUNNING executions) or at the first request, and closes when the server stops.
+    against ``cws run``. The engine opens at the first request or when the server
+    starts, and resumes its RUNNING executions at start-up after the parts listed
+    before it in :data:`coworks.server.SITE_PARTS` have added their Task handlers.
+    It closes when the server stops.
     Nothing is attached for a stage whose engine is ``aws``.
     """
     if project.stage(stage).engine != "embedded":
@@ -308,7 +314,7 @@ def attach(site: Site, project: Project, stage: str) -> None:
         return ProtocolApp(engine_for(project, stage))(environ, start_response)
 
     def open_engine() -> None:
-        engine_for(project, stage)
+        engine_for(project, stage).resume_running()
 
     def close_engine() -> None:
         path = str(Path(project.folder) / ".cws" / f"engine-{stage}.db")

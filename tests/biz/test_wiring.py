@@ -731,39 +731,3 @@ def test_a_stage_on_aws_serves_the_deployed_state_machines(
     assert answer.json()["output"] == {"said": "hi"}
     assert ":execution:sample-echo-cloud:" in answer.json()["arn"]
     assert code == 0 and answer.json()["name"] in out
-
-
-def test_executions_failed_for_want_of_a_handler_at_start_up_are_redriven(
-    sample: Project, tmp_path: Path
-) -> None:
-    write(
-        sample, "refuse", "version: 1\nstates:\n  - {name: Nay, fail: {error: Nay}}\n"
-    )
-    engine = open_engine(tmp_path / "engine.sqlite")
-    backend = EmbeddedBackend(engine, owns_engine=False)
-    loaded = load_workflows(sample, "dev")
-    for name in ("order", "refuse"):
-        backend.register(name, loaded[name].definition)
-    early = backend.start("order", {"item": "apple", "quantity": 1})
-    refused = backend.start("refuse", {})
-    assert backend.wait("order", early.name, 10).error == "States.Runtime"
-    assert backend.wait("refuse", refused.name, 10).error == "Nay"
-
-    workflows = Workflows(sample, "dev", loaded)
-    workflows.start(backend, watch=None)
-    try:
-        recovered = _eventually(
-            lambda: backend.describe("order", early.name).status, "SUCCEEDED"
-        )
-        detail = backend.describe("order", early.name)
-        assert workflows.recovery is not None
-        workflows.recovery.join(timeout=30)
-        other = backend.describe("refuse", refused.name)
-    finally:
-        workflows.stop()
-        engine.close()
-
-    assert recovered == "SUCCEEDED"
-    assert detail.redrive_count == 1
-    assert detail.output["reservation"]["item"] == "apple"
-    assert (other.status, other.redrive_count) == ("FAILED", 0)
