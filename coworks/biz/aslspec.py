@@ -95,6 +95,16 @@ ITEM_BATCHER_FIELDS = frozenset(
 RESULT_WRITER_FIELDS = frozenset(
     {"Resource", "Parameters", "Arguments", "WriterConfig"}
 )
+WRITER_CONFIG_FIELDS = frozenset({"OutputType", "Transformation"})
+
+#: Fields holding an object whose own keys are ASL fields, with the fields it allows.
+NESTED_FIELDS: dict[str, frozenset[str]] = {
+    "ItemReader": ITEM_READER_FIELDS,
+    "ReaderConfig": READER_CONFIG_FIELDS,
+    "ItemBatcher": ITEM_BATCHER_FIELDS,
+    "ResultWriter": RESULT_WRITER_FIELDS,
+    "WriterConfig": WRITER_CONFIG_FIELDS,
+}
 
 #: Map fields that only mean something to a distributed Map. AWS accepts them on an
 #: inline Map (and ignores them), so the linter only warns.
@@ -150,6 +160,13 @@ _IO = frozenset({"InputPath", "OutputPath"})
 _RESULT = frozenset({"ResultPath", "Parameters", "ResultSelector"})
 _ERRORS = frozenset({"Retry", "Catch"})
 
+#: How long a Wait state waits, and what a Fail state reports: each as a value, or in
+#: JSONPath as a path to one (the ``...Path`` fields).
+WAIT_FIELDS = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
+FAIL_FIELDS = ("Error", "ErrorPath", "Cause", "CausePath")
+_WAIT_PATHS = frozenset(field for field in WAIT_FIELDS if field.endswith("Path"))
+_FAIL_PATHS = frozenset(field for field in FAIL_FIELDS if field.endswith("Path"))
+
 #: State type -> its fields. A Choice state transitions through its rules, so it has
 #: ``Default`` instead of ``Next``/``End``; Succeed and Fail end the execution.
 STATE_FIELDS: dict[str, FieldSet] = {
@@ -174,8 +191,8 @@ STATE_FIELDS: dict[str, FieldSet] = {
         required=frozenset({"Choices"}),
     ),
     "Wait": FieldSet(
-        both=_BASE | _FLOW | {"Seconds", "Timestamp"},
-        jsonpath=_IO | {"SecondsPath", "TimestampPath"},
+        both=_BASE | _FLOW | (frozenset(WAIT_FIELDS) - _WAIT_PATHS),
+        jsonpath=_IO | _WAIT_PATHS,
         jsonata=frozenset({"Output"}),
     ),
     "Succeed": FieldSet(
@@ -184,8 +201,8 @@ STATE_FIELDS: dict[str, FieldSet] = {
         jsonata=frozenset({"Output"}),
     ),
     "Fail": FieldSet(
-        both=_BASE | {"Error", "Cause"},
-        jsonpath=frozenset({"ErrorPath", "CausePath"}),
+        both=_BASE | (frozenset(FAIL_FIELDS) - _FAIL_PATHS),
+        jsonpath=_FAIL_PATHS,
     ),
     "Parallel": FieldSet(
         both=_BASE | _FLOW | _ERRORS | {"Branches"},
@@ -223,7 +240,8 @@ STATE_FIELDS: dict[str, FieldSet] = {
 
 STATE_TYPES = tuple(STATE_FIELDS)
 
-#: States that move on with ``Next`` or stop with ``End``.
+#: States that move on with ``Next`` or stop with ``End``; the others end the
+#: execution (Succeed, Fail) or move on through their rules (Choice).
 FLOW_STATE_TYPES = frozenset({"Pass", "Task", "Wait", "Parallel", "Map"})
 
 RETRIER_FIELDS = FieldSet(
@@ -299,3 +317,19 @@ def every_state_field() -> frozenset[str]:
     for spec in STATE_FIELDS.values():
         fields |= spec.every()
     return fields
+
+
+#: Every field name of ASL's own objects: state machines, states, retriers, catchers,
+#: choice rules and comparisons, Map processors, readers, batchers and writers. The
+#: content of payload fields (``Parameters``, ``Credentials``, ...) is the user's.
+ALL_FIELDS: frozenset[str] = frozenset().union(
+    TOP_LEVEL_FIELDS,
+    PROCESSOR_FIELDS,
+    PROCESSOR_CONFIG_FIELDS,
+    every_state_field(),
+    RETRIER_FIELDS.every(),
+    CATCHER_FIELDS.every(),
+    CHOICE_RULE_FIELDS.every(),
+    COMPARISON_FIELDS,
+    *NESTED_FIELDS.values(),
+)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from coworks.asl.jsonata import expression_of, is_jsonata
+from coworks.biz import aslspec
 from coworks.biz.loader import dsl_version, load_workflow, workflow_name
 from coworks.biz.model import (
     KINDS,
@@ -282,7 +283,7 @@ class _Compiler:
             field = "Iterator" if processor.get("legacy_iterator") else "ItemProcessor"
             fields[field] = self.sub_machine(processor, (*path, "map"), (*where, field))
 
-        if KINDS[kind] not in ("Choice", "Succeed", "Fail"):
+        if KINDS[kind] in aslspec.FLOW_STATE_TYPES:
             if state.get("end"):
                 fields["End"] = True
             elif "goto" in state:
@@ -436,7 +437,7 @@ class _Compiler:
         if handler is not None:
             fields["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": handler}]
 
-        if fields["Type"] not in ("Choice", "Succeed", "Fail"):
+        if fields["Type"] in aslspec.FLOW_STATE_TYPES:
             goto = state.get("goto")
             if goto == "End" or (goto is None and following is None):
                 fields["End"] = True

@@ -15,7 +15,9 @@ from typing import Any
 
 import yaml
 
+from coworks.biz import aslspec
 from coworks.biz.model import (
+    KINDS,
     PASCAL,
     PAYLOAD_FIELDS,
     STRUCTURED_FIELDS,
@@ -38,26 +40,11 @@ _KIND_FIELDS = {
     "Branches",
     "ItemProcessor",
     "Iterator",
-    "Seconds",
-    "SecondsPath",
-    "Timestamp",
-    "TimestampPath",
-    "Error",
-    "ErrorPath",
-    "Cause",
-    "CausePath",
+    *aslspec.WAIT_FIELDS,
+    *aslspec.FAIL_FIELDS,
 }
-_KIND_OF_TYPE = {
-    "Task": "task",
-    "Pass": "pass",
-    "Choice": "choices",
-    "Wait": "wait",
-    "Succeed": "succeed",
-    "Fail": "fail",
-    "Parallel": "parallel",
-    "Map": "map",
-}
-_TERMINAL_TYPES = ("Choice", "Succeed", "Fail")
+#: ASL type -> the DSL kind key it decompiles to (``task``, not the ``tech`` sugar).
+_KIND_OF_TYPE = {asl_type: kind for kind, asl_type in KINDS.items() if kind != "tech"}
 
 
 class DecompileError(CoworksError):
@@ -108,14 +95,7 @@ def decompile(
         workflow["timeout_seconds"] = definition["TimeoutSeconds"]
     if "Version" in definition:
         workflow["asl_version"] = definition["Version"]
-    unknown = set(definition) - {
-        "Comment",
-        "QueryLanguage",
-        "TimeoutSeconds",
-        "Version",
-        "StartAt",
-        "States",
-    }
+    unknown = set(definition) - aslspec.TOP_LEVEL_FIELDS
     if unknown:
         raise DecompileError(
             f"The definition has the unknown top-level field '{sorted(unknown)[0]}'."
@@ -156,7 +136,7 @@ def decompile_to_yaml(
 
 
 def _language(value: Any) -> str:
-    if value not in ("JSONPath", "JSONata"):
+    if value not in aslspec.QUERY_LANGUAGES:
         raise DecompileError(
             f"The query language '{value}' is unknown; expected JSONPath or JSONata."
         )
@@ -252,7 +232,7 @@ def _state(
         else:
             raise DecompileError(f"The state '{name}' has the unknown field '{key}'.")
 
-    if kind_type not in _TERMINAL_TYPES:
+    if kind_type in aslspec.FLOW_STATE_TYPES:
         if state.get("End") is True:
             if following is not None:
                 result["end"] = True
@@ -277,19 +257,13 @@ def _kind_value(
             _rule(name, rule) for rule in _list(name, "Choices", state.get("Choices"))
         ]
     if kind == "wait":
-        forms = {
-            snake(key): state[key]
-            for key in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
-            if key in state
-        }
+        forms = {snake(key): state[key] for key in aslspec.WAIT_FIELDS if key in state}
         if list(forms) == ["seconds"] and isinstance(forms["seconds"], int):
             return forms["seconds"]
         return forms
     if kind == "fail":
         details = {
-            snake(key): state[key]
-            for key in ("Error", "ErrorPath", "Cause", "CausePath")
-            if key in state
+            snake(key): state[key] for key in aslspec.FAIL_FIELDS if key in state
         }
         return details or True
     if kind == "parallel":
@@ -307,7 +281,7 @@ def _kind_value(
         result["processor_config"] = _structured(name, processor["ProcessorConfig"])
     if field == "Iterator":
         result["legacy_iterator"] = True
-    unknown = set(processor) - {"Comment", "StartAt", "States", "ProcessorConfig"}
+    unknown = set(processor) - aslspec.PROCESSOR_FIELDS
     if unknown:
         raise DecompileError(
             f"The {field} of '{name}' has the unknown field '{sorted(unknown)[0]}'."

@@ -3,13 +3,16 @@
 The DSL names every ASL field in readable snake_case (``items_path`` for ``ItemsPath``,
 ``csv_header_location`` for ``CSVHeaderLocation``). This module holds the one table
 used both ways, by the compiler (DSL -> ASL) and the decompiler (ASL -> DSL), so the
-two cannot drift apart.
+two cannot drift apart; the ASL names in it come from :mod:`coworks.biz.aslspec`, so a
+new ASL field is added there only.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from coworks.biz import aslspec
 
 #: The DSL version of CoWorks 0.3 files (no ``version`` key) and the current one.
 VERSION_03 = 0
@@ -43,132 +46,10 @@ METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 METHODS_03 = ("get", "post", "put")
 
 #: Query languages as written in the DSL and in ASL.
-QUERY_LANGUAGES = {"jsonpath": "JSONPath", "jsonata": "JSONata"}
+QUERY_LANGUAGES = {language.lower(): language for language in aslspec.QUERY_LANGUAGES}
 
-#: Every ASL field name the DSL spells in snake_case. Fields whose value is user data
-#: (payload templates, results, variables) keep their content verbatim.
-ASL_NAMES = (
-    # State machines, branches and processors.
-    "Comment",
-    "StartAt",
-    "States",
-    "TimeoutSeconds",
-    "Version",
-    "QueryLanguage",
-    "ProcessorConfig",
-    "Mode",
-    "ExecutionType",
-    # States.
-    "Type",
-    "Resource",
-    "Credentials",
-    "InputPath",
-    "Parameters",
-    "Arguments",
-    "Items",
-    "ItemsPath",
-    "ItemSelector",
-    "ItemReader",
-    "ItemBatcher",
-    "ItemProcessor",
-    "Iterator",
-    "ResultWriter",
-    "Branches",
-    "MaxConcurrency",
-    "MaxConcurrencyPath",
-    "ToleratedFailureCount",
-    "ToleratedFailureCountPath",
-    "ToleratedFailurePercentage",
-    "ToleratedFailurePercentagePath",
-    "Label",
-    "Choices",
-    "Default",
-    "Seconds",
-    "SecondsPath",
-    "Timestamp",
-    "TimestampPath",
-    "Result",
-    "ResultSelector",
-    "ResultPath",
-    "OutputPath",
-    "Output",
-    "Assign",
-    "TimeoutSecondsPath",
-    "HeartbeatSeconds",
-    "HeartbeatSecondsPath",
-    "Retry",
-    "Catch",
-    "Error",
-    "ErrorPath",
-    "Cause",
-    "CausePath",
-    "Next",
-    "End",
-    # Retriers and catchers.
-    "ErrorEquals",
-    "IntervalSeconds",
-    "MaxAttempts",
-    "BackoffRate",
-    "MaxDelaySeconds",
-    "JitterStrategy",
-    # Choice rules.
-    "Variable",
-    "Condition",
-    "And",
-    "Or",
-    "Not",
-    # Item reader, batcher and result writer.
-    "ReaderConfig",
-    "InputType",
-    "CSVHeaderLocation",
-    "CSVHeaders",
-    "CSVDelimiter",
-    "MaxItems",
-    "MaxItemsPath",
-    "ManifestType",
-    "MaxItemsPerBatch",
-    "MaxItemsPerBatchPath",
-    "MaxInputBytesPerBatch",
-    "MaxInputBytesPerBatchPath",
-    "BatchInput",
-    "WriterConfig",
-    "OutputType",
-    "Transformation",
-)
-
-#: Choice rule comparison operators (each also has a ``...Path`` form except ``Is*``).
-COMPARISONS = (
-    "StringEquals",
-    "StringLessThan",
-    "StringGreaterThan",
-    "StringLessThanEquals",
-    "StringGreaterThanEquals",
-    "NumericEquals",
-    "NumericLessThan",
-    "NumericGreaterThan",
-    "NumericLessThanEquals",
-    "NumericGreaterThanEquals",
-    "BooleanEquals",
-    "TimestampEquals",
-    "TimestampLessThan",
-    "TimestampGreaterThan",
-    "TimestampLessThanEquals",
-    "TimestampGreaterThanEquals",
-)
-TYPE_TESTS = (
-    "IsNull",
-    "IsPresent",
-    "IsNumeric",
-    "IsString",
-    "IsBoolean",
-    "IsTimestamp",
-)
-OPERATORS = (
-    *COMPARISONS,
-    *(f"{name}Path" for name in COMPARISONS),
-    "StringMatches",
-    *TYPE_TESTS,
-)
+#: Choice rule operators: comparisons, their ``...Path`` forms and type tests.
+OPERATORS = tuple(aslspec.COMPARISON_OPERATORS)
 
 #: Fields whose values are user data, copied verbatim between DSL and ASL.
 PAYLOAD_FIELDS = frozenset(
@@ -188,9 +69,7 @@ PAYLOAD_FIELDS = frozenset(
 )
 
 #: Fields holding a nested object whose own keys are ASL field names.
-STRUCTURED_FIELDS = frozenset(
-    {"ItemReader", "ReaderConfig", "ItemBatcher", "ResultWriter", "WriterConfig"}
-)
+STRUCTURED_FIELDS = frozenset(aslspec.NESTED_FIELDS)
 
 #: The order of fields in compiled ASL, so output is stable and reads top-down.
 FIELD_ORDER = {
@@ -268,8 +147,9 @@ def snake(name: str) -> str:
     return "_".join(word.lower() for word in _WORD.findall(name))
 
 
-#: DSL name -> ASL name, for every field and operator the DSL knows.
-PASCAL: dict[str, str] = {snake(name): name for name in (*ASL_NAMES, *OPERATORS)}
+#: DSL name -> ASL name, for every field and operator of ASL (the DSL spells each in
+#: snake_case; the content of payload fields keeps the user's keys).
+PASCAL: dict[str, str] = {snake(name): name for name in sorted(aslspec.ALL_FIELDS)}
 
 
 def pascal(name: str) -> str:
