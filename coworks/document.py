@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "Document",
+    "ProblemCollector",
     "did_you_mean",
     "load_document",
     "load_file",
@@ -199,6 +200,55 @@ class Document:
             severity=severity,
             code=code,
             rank=rank,
+        )
+
+
+class ProblemCollector:
+    """Gathers the problems a check finds in one document, each placed on its path.
+
+    The workflow checks and the ASL linter walk their document and report as they go;
+    they sort and raise once at the end.
+
+    Args:
+        document: the document the problems are placed in.
+    """
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.problems: list[Problem] = []
+
+    def report(
+        self,
+        path: Sequence[PathPart],
+        message: str,
+        hint: str | None = None,
+        *,
+        code: str,
+        rank: int = RANK_SEMANTIC,
+        severity: str = "error",
+        at_key: bool = True,
+    ) -> None:
+        """Add a problem placed at ``path``; see :meth:`Document.problem`.
+
+        Args:
+            path: the key path of the offending key or value.
+            message: a sentence saying what is wrong, quoting the bad value.
+            hint: the fix.
+            code: the stable identifier of the check.
+            rank: one of the ``RANK_*`` constants of :mod:`coworks.problems`.
+            severity: ``"error"`` or ``"warning"``.
+            at_key: point at the mapping key rather than at its value.
+        """
+        self.problems.append(
+            self.document.problem(
+                path,
+                message,
+                hint=hint,
+                code=code,
+                rank=rank,
+                severity=severity,
+                at_key=at_key,
+            )
         )
 
 

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from coworks.document import Document, load_document, load_file, validate_schema
+from coworks.document import (
+    Document,
+    ProblemCollector,
+    load_document,
+    load_file,
+    validate_schema,
+)
 from coworks.problems import ProblemsError
 
 YAML = """\
@@ -75,6 +81,23 @@ def test_a_problem_on_a_missing_key_points_at_its_nearest_ancestor() -> None:
         "order.yml:5:5: error: The state goes nowhere. (at states[1].goto)",
         "      - name: Second",
         "        ^",
+    ]
+
+
+def test_a_collector_keeps_each_reported_problem_in_order_at_its_key_or_value() -> None:
+    collector = ProblemCollector(load_document(YAML, file="order.yml"))
+
+    collector.report(("states", 0, "next"), "Bad next.", "fix it.", code="a")
+    collector.report(
+        ("states", 0, "next"), "Bad value.", code="b", severity="warning", at_key=False
+    )
+
+    assert [
+        (p.message, p.hint, p.code, p.severity, p.line, p.column)
+        for p in collector.problems
+    ] == [
+        ("Bad next.", "fix it.", "a", "error", 4, 5),
+        ("Bad value.", None, "b", "warning", 4, 11),
     ]
 
 

@@ -32,10 +32,9 @@ from coworks.asl.jsonpath import parse_path
 from coworks.asl.payload import check_template
 from coworks.biz import aslspec
 from coworks.biz.aslspec import JSONATA, JSONPATH
-from coworks.document import Document, did_you_mean, load_document
+from coworks.document import Document, ProblemCollector, did_you_mean, load_document
 from coworks.problems import (
     RANK_EXPRESSION,
-    RANK_SEMANTIC,
     RANK_STRUCTURE,
     RANK_SYNTAX,
     PathPart,
@@ -325,13 +324,12 @@ def _is_jsonata_string(value: Any) -> bool:
     )
 
 
-class _Linter:
+class _Linter(ProblemCollector):
     """One walk over one definition, collecting problems."""
 
     def __init__(self, document: Document, state_machine_type: str) -> None:
-        self.document = document
+        super().__init__(document)
         self.express = str(state_machine_type).upper() == aslspec.EXPRESS
-        self.problems: list[Problem] = []
         self.top_language = JSONPATH
         # State name -> path of its first definition, across every scope: AWS wants
         # names unique in the whole state machine.
@@ -343,29 +341,6 @@ class _Linter:
         self.states: list[tuple[Path, str]] = []
 
     # ----------------------------------------------------------------- reporting
-
-    def report(
-        self,
-        path: Sequence[PathPart],
-        message: str,
-        hint: str | None = None,
-        *,
-        code: str,
-        rank: int = RANK_SEMANTIC,
-        severity: str = "error",
-        at_key: bool = True,
-    ) -> None:
-        self.problems.append(
-            self.document.problem(
-                path,
-                message,
-                hint=hint,
-                code=code,
-                rank=rank,
-                severity=severity,
-                at_key=at_key,
-            )
-        )
 
     def wrong_type(self, path: Path, value: Any, expected: str) -> None:
         self.report(

@@ -28,10 +28,15 @@ from coworks.biz.model import (
     is_path_value,
     route_variables,
 )
-from coworks.document import Document, did_you_mean, load_schema, validate_schema
+from coworks.document import (
+    Document,
+    ProblemCollector,
+    did_you_mean,
+    load_schema,
+    validate_schema,
+)
 from coworks.problems import (
     RANK_EXPRESSION,
-    RANK_SEMANTIC,
     RANK_STRUCTURE,
     PathPart,
     Problem,
@@ -173,11 +178,10 @@ class _Machine:
         }
 
 
-class _Checker:
+class _Checker(ProblemCollector):
     def __init__(self, document: Document, catalogue: Catalogue | None) -> None:
-        self.document = document
+        super().__init__(document)
         self.catalogue = catalogue
-        self.problems: list[Problem] = []
         data = document.data if isinstance(document.data, dict) else {}
         self.data = data
         self.version = VERSION_1 if data.get("version") == VERSION_1 else VERSION_03
@@ -187,29 +191,6 @@ class _Checker:
         self.seen_names: dict[str, Path_] = {}
         #: The first state of a 0.3 workflow-level catch list, if any.
         self.fallback: str | None = None
-
-    def add(
-        self,
-        path: Path_,
-        message: str,
-        hint: str | None = None,
-        *,
-        code: str,
-        rank: int = RANK_SEMANTIC,
-        severity: str = "error",
-        at_key: bool = True,
-    ) -> None:
-        self.problems.append(
-            self.document.problem(
-                path,
-                message,
-                hint=hint,
-                code=code,
-                rank=rank,
-                severity=severity,
-                at_key=at_key,
-            )
-        )
 
     # ------------------------------------------------------------------ structure
 
@@ -228,7 +209,7 @@ class _Checker:
             Draft202012Validator.check_schema(schema)
         except SchemaError as err:
             where = ("input_schema", *err.absolute_path)
-            self.add(
+            self.report(
                 where,
                 f"The input schema is not a valid JSON Schema: {err.message}.",
                 "fix it after https://json-schema.org/draft/2020-12 (type, "
@@ -294,7 +275,7 @@ class _Checker:
             if first is not None:
                 line = self.document.position(first)
                 where = f" (first at line {line[0]})" if line else ""
-                self.add(
+                self.report(
                     (*path, "name"),
                     f"The state name '{name}' is used twice{where}.",
                     "give each state a unique name.",
@@ -306,7 +287,7 @@ class _Checker:
 
         kinds = [key for key in self.kinds if key in state]
         if not kinds:
-            self.add(
+            self.report(
                 path,
                 f"The state '{name}' has no kind.",
                 "add one of: " + ", ".join(self.kinds) + ".",
@@ -315,7 +296,7 @@ class _Checker:
             )
             return
         if len(kinds) > 1:
-            self.add(
+            self.report(
                 path,
                 f"The state '{name}' has two kinds: '{kinds[0]}' and '{kinds[1]}'.",
                 "keep one; a state does one thing.",
@@ -365,7 +346,7 @@ class _Checker:
         hint = did_you_mean(target, machine.names)
         if hint is None:
             hint = "name a state of the same list: " + ", ".join(machine.names) + "."
-        self.add(
+        self.report(
             path,
             f"The state '{target}' does not exist.",
             hint,
@@ -380,7 +361,7 @@ class _Checker:
             errors = entry.get("error_equals")
             if isinstance(errors, list) and _ALL_ERRORS in errors:
                 if len(errors) > 1:
-                    self.add(
+                    self.report(
                         (*path, index, "error_equals"),
                         f"'{_ALL_ERRORS}' must stand alone in error_equals, got "
                         f"{errors}.",
@@ -388,7 +369,7 @@ class _Checker:
                         code="all-errors-alone",
                     )
                 if index != len(entries) - 1:
-                    self.add(
+                    self.report(
                         (*path, index, "error_equals"),
                         f"The entry catching '{_ALL_ERRORS}' is not the last one, so "
                         "the entries after it never apply.",
@@ -419,7 +400,7 @@ class _Checker:
         boolean = [k for k in keys if k in ("and", "or", "not", "condition")]
         operators = [k for k in keys if k in PASCAL and k not in ("variable", *boolean)]
         if boolean and (operators or "variable" in keys or len(boolean) > 1):
-            self.add(
+            self.report(
                 path,
                 f"The rule mixes '{boolean[0]}' with other tests: {', '.join(keys)}.",
                 "nest the tests inside 'and', 'or' or 'not'.",
@@ -427,7 +408,7 @@ class _Checker:
             )
         elif not boolean:
             if "variable" not in keys and language != "jsonata":
-                self.add(
+                self.report(
                     path,
                     "The comparison has no 'variable'.",
                     "add 'variable: $.field' naming the value tested.",
@@ -435,7 +416,7 @@ class _Checker:
                 )
             if len(operators) != 1:
                 found = ", ".join(operators) or "none"
-                self.add(
+                self.report(
                     path,
                     f"A comparison needs exactly one operator, found {found}.",
                     "write one of string_equals, numeric_greater_than, is_present...",
@@ -462,7 +443,7 @@ class _Checker:
 
     def condition_03(self, condition: dict[str, Any], path: Path_) -> None:
         if not any(key in condition for key in ("var", "not", "and", "or")):
-            self.add(
+            self.report(
                 path,
                 "The condition tests nothing.",
                 "add 'var', 'oper' and 'value', or wrap conditions in 'not', 'and' or "
@@ -473,7 +454,7 @@ class _Checker:
             self.jsonpath(condition["var"], (*path, "var"), reference=False)
             for key in ("oper", "value"):
                 if key not in condition:
-                    self.add(
+                    self.report(
                         path,
                         f"The condition on '{condition['var']}' has no '{key}'.",
                         f"add '{key}'.",
@@ -533,7 +514,7 @@ class _Checker:
         for state_path, state in machine.states:
             name = state.get("name")
             if isinstance(name, str) and name not in reached:
-                self.add(
+                self.report(
                     (*state_path, "name"),
                     f"The state '{name}' is never reached.",
                     "remove it, or 'goto' it from another state.",
@@ -541,7 +522,7 @@ class _Checker:
                     at_key=False,
                 )
         if not any(name in reached for name in ends):
-            self.add(
+            self.report(
                 (*machine.path, "states"),
                 "No state ends the execution: every path loops forever.",
                 "add 'end: true' to a state, or a succeed or fail state.",
@@ -584,7 +565,7 @@ class _Checker:
         methods = [m for m in (METHODS if self.version else METHODS_03) if m in tech]
         if len(methods) != 1:
             found = ", ".join(methods) or "none"
-            self.add(
+            self.report(
                 path,
                 f"A tech call needs exactly one HTTP method with its route, found "
                 f"{found}.",
@@ -604,7 +585,7 @@ class _Checker:
         if isinstance(given, dict):
             for variable in variables:
                 if variable not in given:
-                    self.add(
+                    self.report(
                         (*path, method),
                         f"The route '{route}' needs the path parameter '{variable}', "
                         "which is not given.",
@@ -614,7 +595,7 @@ class _Checker:
                     )
             for name in given:
                 if name not in variables:
-                    self.add(
+                    self.report(
                         (*path, given_key, name),
                         f"The route '{route}' has no path parameter '{name}'.",
                         did_you_mean(name, variables) or "remove it.",
@@ -630,7 +611,7 @@ class _Checker:
     ) -> None:
         assert self.catalogue is not None
         if service not in self.catalogue:
-            self.add(
+            self.report(
                 (*path, "service"),
                 f"The project has no service '{service}'.",
                 did_you_mean(service, self.catalogue)
@@ -646,7 +627,7 @@ class _Checker:
             return
         if paths:
             methods = sorted(m for m, r in routes if _route_shape(r) == shape)
-            self.add(
+            self.report(
                 (*path, key),
                 f"The service '{service}' does not answer {method} on '{route}'.",
                 "use one of its methods there: " + ", ".join(methods) + ".",
@@ -654,7 +635,7 @@ class _Checker:
             )
             return
         known = sorted({r for _, r in routes})
-        self.add(
+        self.report(
             (*path, key),
             f"The service '{service}' has no route '{route}'.",
             did_you_mean(route, known) or "its routes: " + ", ".join(known) + ".",
@@ -670,7 +651,7 @@ class _Checker:
                     if is_jsonata(value):
                         self.jsonata(value, value_path)
                     elif is_path_value(value):
-                        self.add(
+                        self.report(
                             value_path,
                             f"The value '{value}' is sent as text: this state uses "
                             "JSONata, where paths are not evaluated.",
@@ -680,7 +661,7 @@ class _Checker:
                             at_key=False,
                         )
                 elif is_jsonata(value):
-                    self.add(
+                    self.report(
                         value_path,
                         f"The value '{value}' is JSONata, but this state uses "
                         "JSONPath.",
@@ -690,7 +671,7 @@ class _Checker:
                     )
                 elif is_path_value(value):
                     if in_list and key != "query":
-                        self.add(
+                        self.report(
                             value_path,
                             f"The path '{value}' is inside a list, where JSONPath "
                             "templates do not evaluate paths.",
@@ -736,7 +717,7 @@ class _Checker:
         parts: list[PathPart] = []
         for part in where.split("/") if where else []:
             parts.append(int(part) if part.isdigit() else part)
-        self.add(
+        self.report(
             (*path, *parts),
             message,
             code="expression",
@@ -749,7 +730,7 @@ class _Checker:
         try:
             parsed = parse_path(value)
         except ExpressionError as err:
-            self.add(
+            self.report(
                 path,
                 str(err),
                 code="jsonpath",
@@ -758,7 +739,7 @@ class _Checker:
             )
             return
         if reference and not getattr(parsed, "is_reference", True):
-            self.add(
+            self.report(
                 path,
                 f"The path '{value}' cannot receive a result: it must name one place "
                 "under '$' (fields and indexes only).",
@@ -770,7 +751,7 @@ class _Checker:
 
     def template_value(self, value: str, path: Path_) -> None:
         for _, message in check_template({"value.$": value}):
-            self.add(
+            self.report(
                 path,
                 message.replace("'value.$'", f"'{path[-1]}'"),
                 code="expression",
@@ -780,7 +761,9 @@ class _Checker:
 
     def jsonata(self, value: str, path: Path_) -> None:
         for message in check_jsonata(value):
-            self.add(path, message, code="jsonata", rank=RANK_EXPRESSION, at_key=False)
+            self.report(
+                path, message, code="jsonata", rank=RANK_EXPRESSION, at_key=False
+            )
 
 
 def _items(value: Any) -> list[Any]:
