@@ -84,21 +84,6 @@ class LoadedWorkflow:
     mtime: float = 0.0
 
 
-def catalogue(project: Project) -> dict[str, set[tuple[str, str]]]:
-    """Return the routes of the project's services, for checking ``tech`` calls.
-
-    Returns:
-        ``{service: {("GET", "/greet/{name}"), ...}}``.
-    """
-    routes: dict[str, set[tuple[str, str]]] = {}
-    for name, service in project.services().items():
-        table = getattr(service, "routes", {}) or {}
-        routes[name] = {
-            (method, path) for path, methods in table.items() for method in methods
-        }
-    return routes
-
-
 def load_workflow_file(
     path: Path,
     project: Project,
@@ -112,7 +97,8 @@ def load_workflow_file(
         path: the workflow file.
         project: its project (for the services' Lambda ARNs).
         stage: the stage whose ARNs fill the ``${tech_<service>}`` placeholders.
-        routes: the services' routes (see :func:`catalogue`), to check tech calls.
+        routes: the services' routes (see
+            :func:`~coworks.biz.validate.catalogue_of`), to check tech calls.
 
     Returns:
         The compiled workflow with its triggers.
@@ -204,7 +190,9 @@ def load_workflows(project: Project, stage: str) -> dict[str, LoadedWorkflow]:
         ProblemsError: any file has problems (all files' problems, together), or two
             files define the same workflow name.
     """
-    routes = catalogue(project)
+    from coworks.biz.validate import catalogue_of
+
+    routes = catalogue_of(project.services())
     loaded: dict[str, LoadedWorkflow] = {}
     problems: list[Problem] = []
     for path in project.workflow_files():
