@@ -57,6 +57,7 @@ def compile_workflow(
     substitutions: dict[str, str] | None = None,
     stage: str | None = None,
     warnings: list[Problem] | None = None,
+    state_machine_type: str = aslspec.STANDARD,
 ) -> dict[str, Any]:
     """Compile a workflow file or text into an ASL definition.
 
@@ -68,6 +69,8 @@ def compile_workflow(
             ``{"tech_mail": "arn:aws:lambda:...:function:p-mail-dev"}``.
         stage: the stage written in tech calls' ``requestContext``.
         warnings: a list receiving the problems that do not stop compiling.
+        state_machine_type: ``"STANDARD"`` or ``"EXPRESS"``, the kind of state machine
+            the definition is linted as (express ones refuse ``.sync`` tasks, ...).
 
     Returns:
         The ASL definition, with a stable key order.
@@ -84,6 +87,7 @@ def compile_workflow(
         substitutions=substitutions,
         stage=stage,
         warnings=warnings,
+        state_machine_type=state_machine_type,
     )
 
 
@@ -94,6 +98,7 @@ def compile_document(
     substitutions: dict[str, str] | None = None,
     stage: str | None = None,
     warnings: list[Problem] | None = None,
+    state_machine_type: str = aslspec.STANDARD,
 ) -> dict[str, Any]:
     """Validate a loaded workflow document and compile it.
 
@@ -118,9 +123,11 @@ def compile_document(
     # The last stage of the pipeline: what AWS would refuse is reported on the YAML.
     from coworks.biz.linter import lint
 
+    asl_problems = lint(
+        definition, file=document.file, state_machine_type=state_machine_type
+    )
     problems.extend(
-        _located(problem, compiler.origins, document)
-        for problem in lint(definition, file=document.file)
+        _located(problem, compiler.origins, document) for problem in asl_problems
     )
     if any(problem.severity == "error" for problem in problems):
         raise ProblemsError(problems)

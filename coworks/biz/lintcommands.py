@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,7 @@ import click
 from coworks.biz import aslspec
 from coworks.biz.graph import FORMATS, render
 from coworks.biz.linter import has_errors, lint
-from coworks.biz.model import snake
-from coworks.document import Document, load_file
+from coworks.document import load_file
 from coworks.problems import Problem, ProblemsError, count_text, relevance
 
 logger = logging.getLogger(__name__)
@@ -43,8 +41,8 @@ def validate_file(path: str, state_machine_type: str) -> list[Problem]:
         state_machine_type: ``"STANDARD"`` or ``"EXPRESS"``.
 
     Returns:
-        The problems, most relevant first: loading and compiling problems when the
-        file does not get that far, otherwise the linter's.
+        The problems, most relevant first: those of loading, checking and compiling
+        a workflow, then the linter's, each placed on the YAML state it comes from.
     """
     if not Path(path).is_file():
         return [Problem(f"The file '{path}' does not exist.", file=path, rank=0)]
@@ -58,54 +56,18 @@ def validate_file(path: str, state_machine_type: str) -> list[Problem]:
     from coworks.biz.compiler import compile_document
     from coworks.biz.loader import load_workflow
 
+    # The compiler lints what it compiles and places each problem on the YAML state
+    # (or field) it comes from.
+    warnings: list[Problem] = []
     try:
         document = load_workflow(Path(path))
-        definition = compile_document(document)
+        compile_document(
+            document, state_machine_type=state_machine_type, warnings=warnings
+        )
     except ProblemsError as err:
         return list(err.problems)
 
-    problems = lint(definition, file=path, state_machine_type=state_machine_type)
-    return [_placed(problem, document) for problem in problems]
-
-
-def _dsl_key(state: dict[str, Any], key: str) -> tuple[str, ...]:
-    """Return where a DSL state writes ``key``: at its top, or under its kind key."""
-    if key in state:
-        return (key,)
-    for name, value in state.items():
-        if isinstance(value, dict) and key in value:
-            return (name, key)
-
-    return ()
-
-
-def _placed(problem: Problem, document: Document) -> Problem:
-    """Give a problem of compiled ASL the line of the YAML state it comes from.
-
-    The key path stays the ASL one (the message names ASL fields); the line and the
-    caret point at the workflow state, or at its field when the DSL spells it the
-    snake_case way (``ResultPath`` -> ``result_path``), at the state's top or under its
-    kind key (``wait: {timestamp: ...}``).
-    """
-    path = problem.path
-    states = document.data.get("states") if isinstance(document.data, dict) else None
-    if len(path) < 2 or path[0] != "States" or not isinstance(states, list):
-        return problem
-
-    for index, state in enumerate(states):
-        if isinstance(state, dict) and state.get("name") == path[1]:
-            where: tuple[str | int, ...] = ("states", index)
-            if len(path) > 2 and isinstance(path[2], str):
-                where = (*where, *_dsl_key(state, snake(path[2])))
-            located = document.problem(where, problem.message)
-            return replace(
-                problem,
-                line=located.line,
-                column=located.column,
-                source_line=located.source_line,
-            )
-
-    return problem
+    return sorted(warnings, key=relevance)
 
 
 def load_definition(path: str) -> dict[str, Any]:

@@ -206,6 +206,28 @@ def test_express_problems_of_a_compiled_workflow_point_at_its_yaml_lines(
     assert f"{workflow}:3:5: error: Express state machines" in express.output
 
 
+def test_express_problems_inside_a_branch_point_at_the_nested_yaml_state(
+    tmp_path: Path,
+) -> None:
+    workflow = tmp_path / "nested.yml"
+    workflow.write_text(
+        "version: 1\n"
+        "states:\n"
+        "  - name: Both\n"
+        "    parallel:\n"
+        "      - states:\n"
+        "          - name: Child\n"
+        "            task: arn:aws:states:::states:startExecution.sync\n",
+        "utf-8",
+    )
+
+    express = CliRunner().invoke(validate, ["--type", "EXPRESS", str(workflow)])
+
+    assert express.exit_code == ProblemsError.exit_code
+    assert f"{workflow}:6:13: error: Express state machines" in express.output
+    assert "(at states[0].parallel[0].states[0])" in express.output
+
+
 def test_validate_json_prints_one_report_per_file(files: dict[str, Path]) -> None:
     result = CliRunner().invoke(
         validate, ["--json", str(files["bad"]), str(files["good"])]
