@@ -38,6 +38,7 @@ __all__ = [
     "evaluate_intrinsic",
     "is_intrinsic",
     "parse_intrinsic",
+    "type_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -459,7 +460,15 @@ def _describe(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _type_name(value: Any) -> str:
+def type_of(value: Any) -> str:
+    """Name a JSON value's type the way AWS's causes do (``'array'``, ``'null'``...).
+
+    Args:
+        value: a JSON value.
+
+    Returns:
+        One of ``null``, ``boolean``, ``number``, ``string``, ``array``, ``object``.
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -474,11 +483,11 @@ def _type_name(value: Any) -> str:
 
 
 def _expect(function: str, position: str, value: Any, kind: str) -> None:
-    if _type_name(value) != kind:
+    if type_of(value) != kind:
         article = "an" if kind[0] in "aeo" else "a"
         raise IntrinsicError(
             f"The {position} argument of {function} must be {article} {kind}, "
-            f"got {_type_name(value)} {_describe(value)}."
+            f"got {type_of(value)} {_describe(value)}."
         )
 
 

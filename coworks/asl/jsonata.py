@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from coworks.asl.errors import IntrinsicError, JsonataError
-from coworks.asl.intrinsics import IMPLEMENTATIONS
+from coworks.asl.intrinsics import IMPLEMENTATIONS, type_of
 
 __all__ = [
     "check_jsonata",
@@ -74,28 +74,6 @@ def expression_of(text: str) -> str:
         The expression AWS quotes in its error causes.
     """
     return text[2:-2].strip() if is_jsonata(text) else text.strip()
-
-
-def type_of(value: Any) -> str:
-    """Name a JSON value's type the way AWS's causes do (``'array'``, ``'null'``...).
-
-    Args:
-        value: a JSON value.
-
-    Returns:
-        One of ``null``, ``boolean``, ``number``, ``string``, ``array``, ``object``.
-    """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _field_text(field: str | None) -> str:
