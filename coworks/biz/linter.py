@@ -26,7 +26,7 @@ from typing import Any
 
 from coworks.asl.errors import IntrinsicSyntaxError, PathSyntaxError
 from coworks.asl.intrinsics import parse_intrinsic
-from coworks.asl.jsonata import check_jsonata, expression_of
+from coworks.asl.jsonata import check_jsonata, expression_of, is_jsonata
 from coworks.asl.jsonpath import Path as JsonPath
 from coworks.asl.jsonpath import parse_path
 from coworks.asl.payload import check_template
@@ -40,6 +40,7 @@ from coworks.problems import (
     PathPart,
     Problem,
     ProblemsError,
+    relevance,
 )
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def lint(
     linter.check()
     logger.debug("linted %s: %d problems", file or "<definition>", len(linter.problems))
 
-    return sorted(linter.problems, key=_order)
+    return sorted(linter.problems, key=relevance)
 
 
 def lint_state(
@@ -141,7 +142,7 @@ def lint_state(
             and _is_own_transition(problem.path[len(prefix) :])
         )
     ]
-    return sorted(problems, key=_order)
+    return sorted(problems, key=relevance)
 
 
 def _load_text(text: str, file: str | None) -> tuple[Document | None, list[Problem]]:
@@ -262,17 +263,6 @@ def aws_code(problem: Problem) -> str:
     return _AWS_CODES.get(problem.code, "SCHEMA_VALIDATION_FAILED")
 
 
-def _order(problem: Problem) -> tuple[int, int, int, int]:
-    # Like coworks.problems.relevance, but a definition built in memory has no lines,
-    # so its problems keep the order the walk found them in (document order).
-    return (
-        0 if problem.severity == "error" else 1,
-        problem.rank,
-        problem.line or 0,
-        problem.column or 0,
-    )
-
-
 def _describe(value: Any) -> str:
     """Return a value as quoted in messages: its JSON, shortened."""
     text = json.dumps(value, ensure_ascii=False, default=str)
@@ -313,15 +303,6 @@ def is_timestamp(value: Any) -> bool:
         return False
 
     return True
-
-
-def _is_jsonata_string(value: Any) -> bool:
-    return (
-        isinstance(value, str)
-        and value.startswith("{%")
-        and value.endswith("%}")
-        and len(value) >= 4
-    )
 
 
 class _Linter(ProblemCollector):
@@ -914,7 +895,7 @@ class _Linter(ProblemCollector):
                 condition = rule["Condition"]
                 if isinstance(condition, bool):
                     return
-                if not _is_jsonata_string(condition):
+                if not is_jsonata(condition):
                     self.wrong_type(
                         (*path, "Condition"),
                         condition,
@@ -1050,7 +1031,7 @@ class _Linter(ProblemCollector):
             self.check_seconds((*path, "Seconds"), state["Seconds"], 0, language)
         if "Timestamp" in state:
             value = state["Timestamp"]
-            if not (language == JSONATA and _is_jsonata_string(value)):
+            if not (language == JSONATA and is_jsonata(value)):
                 if not is_timestamp(value):
                     self.report(
                         (*path, "Timestamp"),
@@ -1078,7 +1059,7 @@ class _Linter(ProblemCollector):
             value = state[field]
             if not isinstance(value, str):
                 self.wrong_type((*path, field), value, "a string")
-            elif language == JSONATA and _is_jsonata_string(value):
+            elif language == JSONATA and is_jsonata(value):
                 self.check_jsonata((*path, field), value)
         for field in ("ErrorPath", "CausePath"):
             if field in state:
@@ -1168,7 +1149,7 @@ class _Linter(ProblemCollector):
             self.check_path((*path, "ItemsPath"), state["ItemsPath"], reference=True)
         if "Items" in state:
             items = state["Items"]
-            if _is_jsonata_string(items):
+            if is_jsonata(items):
                 self.check_jsonata((*path, "Items"), items)
             elif not isinstance(items, list):
                 self.wrong_type(
@@ -1252,7 +1233,7 @@ class _Linter(ProblemCollector):
                 self.check_seconds((*path, field), state[field], 0, language)
         if "ToleratedFailurePercentage" in state:
             value = state["ToleratedFailurePercentage"]
-            if language == JSONATA and _is_jsonata_string(value):
+            if language == JSONATA and is_jsonata(value):
                 self.check_jsonata((*path, "ToleratedFailurePercentage"), value)
             elif not _is_number(value) or not 0 <= value <= 100:
                 self.report(
@@ -1349,7 +1330,7 @@ class _Linter(ProblemCollector):
             value: Any = batcher.get(name)
             if (
                 name in batcher
-                and not _is_jsonata_string(value)
+                and not is_jsonata(value)
                 and (not _is_integer(value) or value < 1)
             ):
                 self.report(
@@ -1527,7 +1508,7 @@ class _Linter(ProblemCollector):
 
     def check_seconds(self, path: Path, value: Any, low: int, language: str) -> None:
         """Check a count of seconds (or items): an integer, or JSONata in JSONata."""
-        if language == JSONATA and _is_jsonata_string(value):
+        if language == JSONATA and is_jsonata(value):
             self.check_jsonata(path, value)
             return
         if not _is_integer(value) or not low <= value <= aslspec.MAX_SECONDS:
@@ -1719,7 +1700,7 @@ class _Linter(ProblemCollector):
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 self.check_jsonata_tree(item, (*path, index))
-        elif isinstance(value, str) and _is_jsonata_string(value):
+        elif isinstance(value, str) and is_jsonata(value):
             self.check_jsonata(path, value)
 
     def check_jsonata(self, path: Path, value: str) -> None:

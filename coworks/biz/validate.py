@@ -41,6 +41,7 @@ from coworks.problems import (
     PathPart,
     Problem,
     ProblemsError,
+    relevance,
 )
 
 logger = logging.getLogger(__name__)
@@ -151,16 +152,7 @@ def check_workflow(
     )
     logger.debug("checked %s: %d problems", document.file, len(problems))
 
-    return sorted(problems, key=_order)
-
-
-def _order(problem: Problem) -> tuple[int, int, int, int]:
-    return (
-        0 if problem.severity == "error" else 1,
-        problem.rank,
-        problem.line or 0,
-        problem.column or 0,
-    )
+    return sorted(problems, key=relevance)
 
 
 class _Machine:
