@@ -559,31 +559,18 @@ class TechEvent:
                 single[name] = _text(values[-1]) if values else ""
                 multiple[name] = [_text(item) for item in values]
 
-        event: dict[str, Any] = {
-            "resource": self.route,
-            path_key: path_value,
-            "httpMethod": self.method,
-            "headers": _jsonpath_template(self.headers),
-            "multiValueHeaders": {},
-            "queryStringParameters": single or None,
-            "multiValueQueryStringParameters": multiple or None,
-            "pathParameters": parameters or None,
-            "stageVariables": None,
-            "requestContext": {
-                "resourcePath": self.route,
-                "httpMethod": self.method,
-                path_key: path_value,
-                "stage": self.stage,
-            },
-        }
         if is_path_value(self.body):
-            event["body.$"] = self.body
+            body: tuple[str, Any] = ("body.$", self.body)
         else:
-            event["body"] = _jsonpath_template(self.body)
-        event["isBase64Encoded"] = False
-        event["coworks"] = self.marker()
+            body = ("body", _jsonpath_template(self.body))
 
-        return event
+        return self.event(
+            (path_key, path_value),
+            _jsonpath_template(self.headers),
+            (single, multiple),
+            parameters,
+            body,
+        )
 
     def jsonpath_path(self) -> tuple[str, str]:
         pieces: list[str] = []
@@ -626,11 +613,37 @@ class TechEvent:
                 single[name] = _jsonata_text(values[-1]) if values else ""
                 multiple[name] = [_jsonata_text(item) for item in values]
 
+        return self.event(
+            ("path", path_value),
+            self.headers,
+            (single, multiple),
+            parameters,
+            ("body", self.body),
+        )
+
+    def event(
+        self,
+        path: tuple[str, str],
+        headers: dict[str, Any],
+        query: tuple[dict[str, Any], dict[str, Any]],
+        parameters: dict[str, Any],
+        body: tuple[str, Any],
+    ) -> dict[str, Any]:
+        """Return the proxy event around the parts each query language writes its way.
+
+        ``path`` and ``body`` are a key and its value (``path.$`` and ``body.$`` when
+        JSONPath evaluates them); ``query`` holds the single and the multi-value query
+        string parameters.
+        """
+        path_key, path_value = path
+        single, multiple = query
+        body_key, body_value = body
+
         return {
             "resource": self.route,
-            "path": path_value,
+            path_key: path_value,
             "httpMethod": self.method,
-            "headers": self.headers,
+            "headers": headers,
             "multiValueHeaders": {},
             "queryStringParameters": single or None,
             "multiValueQueryStringParameters": multiple or None,
@@ -639,10 +652,10 @@ class TechEvent:
             "requestContext": {
                 "resourcePath": self.route,
                 "httpMethod": self.method,
-                "path": path_value,
+                path_key: path_value,
                 "stage": self.stage,
             },
-            "body": self.body,
+            body_key: body_value,
             "isBase64Encoded": False,
             "coworks": self.marker(),
         }
