@@ -6,8 +6,9 @@ with the sentence naming the state, as AWS does::
 
     An error occurred while executing the state 'Pass' (entered at the event id #2).
 
-Syntax errors (:class:`PathSyntaxError`, :class:`IntrinsicSyntaxError`) also carry the
-character ``position`` of the problem in the expression, for the linter.
+Syntax errors (:class:`ExpressionSyntaxError`: :class:`PathSyntaxError`,
+:class:`IntrinsicSyntaxError`) also carry the character ``position`` of the problem in
+the expression, for the linter.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from coworks.errors import CoworksError
 
 __all__ = [
     "ExpressionError",
+    "ExpressionSyntaxError",
     "IntrinsicError",
     "IntrinsicSyntaxError",
     "JsonataError",
@@ -42,8 +44,8 @@ class ExpressionError(CoworksError):
             self.error = error
 
 
-class PathSyntaxError(ExpressionError):
-    """A JSONPath expression is malformed.
+class ExpressionSyntaxError(ExpressionError):
+    """An expression is malformed.
 
     ``position`` is the index of the offending character in the expression.
     """
@@ -52,6 +54,10 @@ class PathSyntaxError(ExpressionError):
         super().__init__(message)
         self.message = message
         self.position = position
+
+
+class PathSyntaxError(ExpressionSyntaxError):
+    """A JSONPath expression is malformed."""
 
 
 class PathNotFoundError(ExpressionError):
@@ -74,16 +80,8 @@ class ResultPathError(ExpressionError):
     error = "States.ResultPathMatchFailure"
 
 
-class IntrinsicSyntaxError(ExpressionError):
-    """An intrinsic function call is malformed (name, arity or argument syntax).
-
-    ``position`` is the index of the offending character in the expression.
-    """
-
-    def __init__(self, message: str, position: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
+class IntrinsicSyntaxError(ExpressionSyntaxError):
+    """An intrinsic function call is malformed (name, arity or argument syntax)."""
 
 
 class IntrinsicError(ExpressionError):

@@ -24,9 +24,8 @@ from typing import Any
 
 from coworks.asl.errors import (
     ExpressionError,
-    IntrinsicSyntaxError,
+    ExpressionSyntaxError,
     PathNotFoundError,
-    PathSyntaxError,
 )
 from coworks.asl.intrinsics import is_intrinsic, parse_intrinsic
 from coworks.asl.jsonata import check_jsonata, evaluate_jsonata, is_jsonata
@@ -312,7 +311,7 @@ def check_expression(text: Any) -> list[tuple[str, int]]:
         return [(f"Expected a path or an intrinsic call, got {_dumps(text)}.", 0)]
     try:
         _expression(text.strip())
-    except (PathSyntaxError, IntrinsicSyntaxError) as err:
+    except ExpressionSyntaxError as err:
         return [(err.message, err.position)]
     return []
 

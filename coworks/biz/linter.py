@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from coworks.asl.errors import IntrinsicSyntaxError, PathSyntaxError
+from coworks.asl.errors import ExpressionSyntaxError, PathSyntaxError
 from coworks.asl.intrinsics import parse_intrinsic
 from coworks.asl.jsonata import check_jsonata, expression_of, is_jsonata
 from coworks.asl.jsonpath import Path as JsonPath
@@ -1647,7 +1647,7 @@ class _Linter(ProblemCollector):
     def check_intrinsic(self, path: Path, value: str) -> None:
         try:
             parse_intrinsic(value)
-        except (IntrinsicSyntaxError, PathSyntaxError) as err:
+        except ExpressionSyntaxError as err:
             self.report(
                 path,
                 f"The intrinsic function call {_describe(value)} is invalid: "
