@@ -81,12 +81,7 @@ def compile_command(
     )
     for warning in warnings:
         click.echo(warning.format(), err=True)
-    text = json.dumps(definition, indent=2, ensure_ascii=False)
-    if output is None:
-        click.echo(text)
-    else:
-        output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"Wrote {output}.", err=True)
+    _write(json.dumps(definition, indent=2, ensure_ascii=False) + "\n", output)
 
 
 @click.command("decompile")
@@ -103,12 +98,17 @@ def decompile_command(file: Path, output: Path | None) -> None:
     from coworks.biz.decompiler import decompile_to_yaml
 
     name = file.name.removesuffix(".json").removesuffix(".asl")
-    text = decompile_to_yaml(file.read_text(encoding="utf-8"), name=name)
+    _write(decompile_to_yaml(file.read_text(encoding="utf-8"), name=name), output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    """Write a command's result to ``--output``, or to the standard output."""
     if output is None:
         click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {output}.", err=True)
+        return
+
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {output}.", err=True)
 
 
 def _project_dir(ctx: click.Context) -> str:
