@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from coworks.asl.errors import IntrinsicError, IntrinsicSyntaxError, PathSyntaxError
-from coworks.asl.jsonpath import Path, json_equal, parse_path
+from coworks.asl.jsonpath import Path, compact, json_equal, parse_path
 
 __all__ = [
     "FUNCTIONS",
@@ -456,10 +456,6 @@ def _compile(name: str, args: list[_Evaluator], literals: list[Any]) -> _Evaluat
     return call
 
 
-def _describe(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def type_of(value: Any) -> str:
     """Name a JSON value's type the way AWS's causes do (``'array'``, ``'null'``...).
 
@@ -487,7 +483,7 @@ def _expect(function: str, position: str, value: Any, kind: str) -> None:
         article = "an" if kind[0] in "aeo" else "a"
         raise IntrinsicError(
             f"The {position} argument of {function} must be {article} {kind}, "
-            f"got {type_of(value)} {_describe(value)}."
+            f"got {type_of(value)} {compact(value)}."
         )
 
 
@@ -579,13 +575,13 @@ def _string_to_json(text: Any) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise IntrinsicError(
-            f"The argument of States.StringToJson is not valid JSON: {_describe(text)} "
+            f"The argument of States.StringToJson is not valid JSON: {compact(text)} "
             f"({err.msg} at character {err.pos + 1})."
         ) from err
 
 
 def _json_to_string(value: Any) -> str:
-    return _describe(value)
+    return compact(value)
 
 
 def _array(*values: Any) -> list[Any]:
@@ -671,21 +667,20 @@ def _base64_decode(text: Any) -> str:
         return base64.b64decode(text.encode("ascii"), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeError) as err:
         raise IntrinsicError(
-            "The argument of States.Base64Decode is not valid base64: "
-            f"{_describe(text)}."
+            f"The argument of States.Base64Decode is not valid base64: {compact(text)}."
         ) from err
 
 
 def _hash_message(algorithm: Any) -> str:
     known = ", ".join(_HASHES)
-    name = _describe(algorithm)
+    name = compact(algorithm)
     return f"The hash algorithm {name} is not supported; use one of {known}."
 
 
 def _hash(data: Any, algorithm: Any) -> str:
     if data is None:
         raise IntrinsicError("The data to hash given to States.Hash is null.")
-    text = data if isinstance(data, str) else _describe(data)
+    text = data if isinstance(data, str) else compact(data)
     _check_size("States.Hash", text)
     if algorithm not in _HASHES:
         raise IntrinsicError(_hash_message(algorithm))
@@ -698,7 +693,7 @@ def _json_merge(first: Any, second: Any, deep: Any) -> dict[str, Any]:
     if deep is not False:
         raise IntrinsicError(
             "States.JsonMerge only merges shallowly: its third argument must be false, "
-            f"got {_describe(deep)}."
+            f"got {compact(deep)}."
         )
     return {**first, **second}
 

@@ -17,7 +17,6 @@ JSONata does not pay for it at cold start. Each expression is compiled once.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import random
 import re
@@ -27,6 +26,7 @@ from typing import Any
 
 from coworks.asl.errors import IntrinsicError, JsonataError
 from coworks.asl.intrinsics import IMPLEMENTATIONS, type_of
+from coworks.asl.jsonpath import compact
 
 __all__ = [
     "check_jsonata",
@@ -345,7 +345,7 @@ def unexpected_type(text: str, field: str, expected: str, value: Any) -> Jsonata
     Returns:
         The error to raise, with AWS's cause.
     """
-    shown = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    shown = compact(value)
     return JsonataError(
         f"The JSONata expression '{expression_of(text)}' specified for the field "
         f"'{field}' returned an unexpected result type. Expected '{expected}', but "

@@ -42,6 +42,7 @@ from coworks.asl.errors import (
 
 __all__ = [
     "Path",
+    "compact",
     "evaluate",
     "is_path",
     "json_equal",
@@ -101,7 +102,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _dumps(value: Any) -> str:
+def compact(value: Any) -> str:
+    """Return ``value`` as compact JSON, the way AWS quotes values in causes.
+
+    Args:
+        value: a JSON value.
+
+    Returns:
+        Its JSON text without spaces, non-ASCII characters kept: ``{"a":[1,"é"]}``.
+    """
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -421,7 +430,7 @@ class Path:
             raise PathNotFoundError(
                 self.text,
                 f"Filter: {step.canonical()} can only be applied to arrays. "
-                f"Current context is: {_dumps(node)}",
+                f"Current context is: {compact(node)}",
             )
 
         return node
@@ -475,14 +484,14 @@ def _apply_function(path: Path, found: Any, *, definite: bool) -> Any:
             return len(found)
         raise ExpressionError(
             f"The function length() in '{path.text}' applies to an array, a string or "
-            f"an object, got {_dumps(found)}."
+            f"an object, got {compact(found)}."
         )
     if name == "keys":
         if isinstance(found, dict):
             return list(found)
         raise ExpressionError(
             f"The function keys() in '{path.text}' applies to an object, got "
-            f"{_dumps(found)}."
+            f"{compact(found)}."
         )
 
     values = found if isinstance(found, list) else [found]
@@ -497,7 +506,7 @@ def _apply_function(path: Path, found: Any, *, definite: bool) -> Any:
     if not numbers:
         raise ExpressionError(
             f"The function {name}() in '{path.text}' needs an array of numbers, got "
-            f"{_dumps(found)}."
+            f"{compact(found)}."
         )
     if name == "min":
         return float(min(numbers))
@@ -1006,7 +1015,7 @@ def parse_path(text: str) -> Path:
     """
     if not isinstance(text, str):
         raise PathSyntaxError(
-            f"A JSONPath must be a string, got {_dumps(text)}.", position=0
+            f"A JSONPath must be a string, got {compact(text)}.", position=0
         )
 
     parser = _Parser(text.strip())
@@ -1107,7 +1116,7 @@ def _placed(node: Any, steps: tuple[_Step, ...], at: int, value: Any, text: str)
         if not isinstance(node, dict):
             raise ResultPathError(
                 f"Unable to apply ResultPath '{text}' to the input: the step "
-                f"'{step.name}' needs an object, found {_dumps(node)}."
+                f"'{step.name}' needs an object, found {compact(node)}."
             )
         copy = dict(node)
         child = node.get(step.name)
@@ -1118,7 +1127,7 @@ def _placed(node: Any, steps: tuple[_Step, ...], at: int, value: Any, text: str)
     if not isinstance(node, list) or step.index >= len(node):
         raise ResultPathError(
             f"Unable to apply ResultPath '{text}' to the input: the step "
-            f"[{step.index}] needs an array with that index, found {_dumps(node)}."
+            f"[{step.index}] needs an array with that index, found {compact(node)}."
         )
     items = list(node)
     items[step.index] = (

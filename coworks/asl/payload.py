@@ -17,7 +17,6 @@ same definition again only evaluates its expressions.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,7 +28,7 @@ from coworks.asl.errors import (
 )
 from coworks.asl.intrinsics import is_intrinsic, parse_intrinsic
 from coworks.asl.jsonata import check_jsonata, evaluate_jsonata, is_jsonata
-from coworks.asl.jsonpath import parse_path
+from coworks.asl.jsonpath import compact, parse_path
 
 __all__ = [
     "check_expression",
@@ -45,10 +44,6 @@ logger = logging.getLogger(__name__)
 _Renderer = Callable[[Any, Any, Mapping[str, Any] | None], Any]
 _CACHE_LIMIT = 2048
 _compiled: dict[int, tuple[Any, _Renderer]] = {}
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _expression(text: str) -> _Renderer:
@@ -94,7 +89,7 @@ def _not_found(
 ) -> ExpressionError:
     return ExpressionError(
         f"The JSONPath '{err.path}' specified for the field '{field or text}' could "
-        f"not be found in the input '{_dumps(data)}'"
+        f"not be found in the input '{compact(data)}'"
     )
 
 
@@ -266,7 +261,7 @@ def _check(template: Any, where: str, problems: list[tuple[str, str]]) -> None:
                 (
                     place,
                     f"The value of '{key}' must be a string holding a path or an "
-                    f"intrinsic function call, got {_dumps(value)}; remove '.$' from "
+                    f"intrinsic function call, got {compact(value)}; remove '.$' from "
                     "the key to use the value as it is.",
                 )
             )
@@ -308,7 +303,7 @@ def check_expression(text: Any) -> list[tuple[str, int]]:
         character; empty when the expression parses.
     """
     if not isinstance(text, str):
-        return [(f"Expected a path or an intrinsic call, got {_dumps(text)}.", 0)]
+        return [(f"Expected a path or an intrinsic call, got {compact(text)}.", 0)]
     try:
         _expression(text.strip())
     except ExpressionSyntaxError as err:
