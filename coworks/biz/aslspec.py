@@ -10,7 +10,9 @@ is created, which is sometimes looser than the published specification (AWS acce
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 JSONPATH = "JSONPath"
 JSONATA = "JSONata"
@@ -333,3 +335,31 @@ ALL_FIELDS: frozenset[str] = frozenset().union(
     COMPARISON_FIELDS,
     *NESTED_FIELDS.values(),
 )
+
+
+def every_state(definition: Any) -> Iterator[tuple[str, Any]]:
+    """Yield every state of a definition as ``(name, state)``, nested ones included.
+
+    States come in the order they are written, each followed by the states of its
+    Parallel branches and of its Map processor (``ItemProcessor`` or ``Iterator``).
+    Whatever is not shaped like a state machine is passed over.
+
+    Args:
+        definition: an ASL definition, or a branch or processor of one.
+
+    Yields:
+        Each state's name and value (the value as written, object or not).
+    """
+    states = definition.get("States") if isinstance(definition, dict) else None
+    if not isinstance(states, dict):
+        return
+
+    for name, state in states.items():
+        yield str(name), state
+        if not isinstance(state, dict):
+            continue
+        branches = state.get("Branches")
+        for branch in branches if isinstance(branches, list) else []:
+            yield from every_state(branch)
+        for field in ("ItemProcessor", "Iterator"):
+            yield from every_state(state.get(field))

@@ -358,33 +358,15 @@ _LIST_ONE = re.compile(r"^\{% \[\$string\((.+)\)\] %\}$", re.DOTALL)
 
 def _tech_workflow(definition: dict[str, Any]) -> str | None:
     """Return the workflow name written in the first tech call's event, if any."""
-    for state in _all_states(definition):
+    for _, state in aslspec.every_state(definition):
         for key in ("Parameters", "Arguments"):
-            event = state.get(key)
+            event = state.get(key) if isinstance(state, dict) else None
             if isinstance(event, dict) and isinstance(event.get("coworks"), dict):
                 workflow = event["coworks"].get("workflow")
                 if isinstance(workflow, str):
                     return workflow
 
     return None
-
-
-def _all_states(machine: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    states = machine.get("States") if isinstance(machine, dict) else None
-    if not isinstance(states, dict):
-        return found
-    for state in states.values():
-        if not isinstance(state, dict):
-            continue
-        found.append(state)
-        branches = state.get("Branches")
-        for branch in branches if isinstance(branches, list) else []:
-            found.extend(_all_states(branch))
-        for key in ("ItemProcessor", "Iterator"):
-            found.extend(_all_states(state.get(key)))
-
-    return found
 
 
 def _tech(name: str, state: dict[str, Any], workflow: str) -> dict[str, Any] | None:

@@ -317,7 +317,7 @@ class _Linter(ProblemCollector):
         self.names: dict[str, Path] = {}
         # Every state name of the definition, nested scopes included, known up front
         # so a transition to a state of another scope can be explained.
-        self.every_name: set[str] = _state_names(document.data)
+        self.every_name = {name for name, _ in aslspec.every_state(document.data)}
         # The path and type of each state being checked, innermost last.
         self.states: list[tuple[Path, str]] = []
 
@@ -1960,29 +1960,6 @@ def _expected(allowed: Iterable[str]) -> str:
 
 
 _OPERATOR_PREFIXES = ("String", "Numeric", "Boolean", "Timestamp", "Is")
-
-
-def _state_names(data: Any) -> set[str]:
-    """Return every state name of a definition, in every nested scope."""
-    names: set[str] = set()
-    pending = [data]
-    while pending:
-        machine = pending.pop()
-        states = machine.get("States") if isinstance(machine, dict) else None
-        if not isinstance(states, dict):
-            continue
-        for name, state in states.items():
-            names.add(str(name))
-            if not isinstance(state, dict):
-                continue
-            branches = state.get("Branches")
-            if isinstance(branches, list):
-                pending.extend(branches)
-            pending.extend(
-                state[key] for key in ("ItemProcessor", "Iterator") if key in state
-            )
-
-    return names
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str | None:
