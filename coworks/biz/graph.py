@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
 
+from coworks.asl.jsonata import expression_of
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -237,10 +239,7 @@ def describe_rule(rule: dict[str, Any]) -> str:
     """
     condition = rule.get("Condition")
     if isinstance(condition, str):
-        text = condition.strip()
-        if text.startswith("{%") and text.endswith("%}"):
-            text = text[2:-2].strip()
-        return text
+        return expression_of(condition.strip())
     if isinstance(condition, bool):
         return json.dumps(condition)
 
