@@ -51,6 +51,7 @@ __all__ = [
     "load_document",
     "load_file",
     "load_schema",
+    "read_file",
     "validate_schema",
 ]
 
@@ -274,9 +275,28 @@ def load_file(
     Raises:
         ProblemsError: the file cannot be read or parsed, or breaks a loading rule.
     """
+    text = read_file(path)
+
+    return load_document(
+        text, file=str(path), max_depth=max_depth, require_mapping=require_mapping
+    )
+
+
+def read_file(path: str | Path) -> str:
+    """Return the UTF-8 text of a file, or say why it cannot be had.
+
+    Args:
+        path: the file to read.
+
+    Returns:
+        The text.
+
+    Raises:
+        ProblemsError: the file does not exist, or cannot be read as UTF-8 text.
+    """
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as err:
         raise ProblemsError(
             [Problem(f"The file '{name}' does not exist.", file=name, rank=RANK_SYNTAX)]
@@ -285,10 +305,6 @@ def load_file(
         raise ProblemsError(
             [Problem(f"The file '{name}' cannot be read: {err}.", file=name, rank=0)]
         ) from err
-
-    return load_document(
-        text, file=name, max_depth=max_depth, require_mapping=require_mapping
-    )
 
 
 def load_document(

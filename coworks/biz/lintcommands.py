@@ -17,7 +17,7 @@ import click
 from coworks.biz import aslspec
 from coworks.biz.graph import FORMATS, render
 from coworks.biz.linter import has_errors, lint
-from coworks.document import load_file
+from coworks.document import load_file, read_file
 from coworks.problems import Problem, ProblemsError, count_text, relevance
 
 logger = logging.getLogger(__name__)
@@ -44,13 +44,11 @@ def validate_file(path: str, state_machine_type: str) -> list[Problem]:
         The problems, most relevant first: those of loading, checking and compiling
         a workflow, then the linter's, each placed on the YAML state it comes from.
     """
-    if not Path(path).is_file():
-        return [Problem(f"The file '{path}' does not exist.", file=path, rank=0)]
     if is_asl_file(path):
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            return [Problem(f"The file '{path}' cannot be read: {err}.", file=path)]
+            text = read_file(path)
+        except ProblemsError as err:
+            return list(err.problems)
         return lint(text, file=path, state_machine_type=state_machine_type)
 
     from coworks.biz.compiler import compile_document
@@ -91,9 +89,6 @@ def load_definition(path: str) -> dict[str, Any]:
 
 def _compile(path: str) -> dict[str, Any]:
     from coworks.biz.compiler import compile_workflow
-
-    if not Path(path).is_file():
-        raise ProblemsError([Problem(f"The file '{path}' does not exist.", file=path)])
 
     return compile_workflow(Path(path))
 
