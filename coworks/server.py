@@ -58,6 +58,8 @@ Hook = Callable[[], None]
 #: each function is called as ``function(site, project, stage)`` and may mount apps,
 #: route an ``X-Amz-Target`` prefix and register start-up and shut-down hooks. A part
 #: whose module is not installed is skipped. Register a part with one line here.
+#: Parts attach, and their start-up hooks run, in this order: the engine comes after
+#: the workflows so that it resumes executions once their Task handlers exist.
 SITE_PARTS: dict[str, str] = {
     "workflows": "coworks.biz.wiring:attach",
     "engine": "coworks.engine.protocol:attach",
