@@ -63,6 +63,17 @@ def cws(ctx: click.Context, project_dir: str) -> None:
     ctx.obj["project_dir"] = project_dir
 
 
+def project_dir(ctx: click.Context) -> str:
+    """Return the project folder given to ``cws -p``, ``.`` by default.
+
+    Args:
+        ctx: the context of any ``cws`` command.
+    """
+    obj = ctx.find_root().obj or {}
+
+    return str(obj.get("project_dir", "."))
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Run ``cws``, turning CoWorks errors into a message and their exit code."""
     try:

@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from coworks.cli import project_dir
 from coworks.errors import ConfigError
 from coworks.project import DEFAULT_STAGE, Project
 
@@ -27,9 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 def _project(ctx: click.Context) -> Project:
-    folder = (ctx.obj or {}).get("project_dir", ".")
-
-    return Project.load(folder)
+    return Project.load(project_dir(ctx))
 
 
 # ------------------------------------------------------------------------------- run

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from coworks.cli import project_dir
 from coworks.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ def _seconds(value: Any) -> float | None:
 def _project(ctx: click.Context) -> Any:
     from coworks.project import Project
 
-    return Project.load((ctx.obj or {}).get("project_dir", "."))
+    return Project.load(project_dir(ctx))
 
 
 @click.command("exec")

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from coworks.cli import project_dir
 from coworks.errors import ConfigError
 from coworks.problems import Problem
 
@@ -66,7 +67,7 @@ def compile_command(
     elif stage is not None:
         raise ConfigError(
             f"--stage '{stage}' needs a project file to name the Lambda functions, but "
-            f"'{_project_dir(ctx)}' has none; use -p PROJECT_DIR, or -S "
+            f"'{project_dir(ctx)}' has none; use -p PROJECT_DIR, or -S "
             "tech_<service>=ARN instead."
         )
     substitutions.update(_pairs(substitutes))
@@ -111,16 +112,10 @@ def _write(text: str, output: Path | None) -> None:
     click.echo(f"Wrote {output}.", err=True)
 
 
-def _project_dir(ctx: click.Context) -> str:
-    obj = ctx.find_root().obj or {}
-
-    return str(obj.get("project_dir", "."))
-
-
 def _project(ctx: click.Context) -> Any:
     from coworks.project import PROJECT_FILE, Project
 
-    folder = Path(_project_dir(ctx))
+    folder = Path(project_dir(ctx))
     if not (folder / PROJECT_FILE).is_file():
         return None
 

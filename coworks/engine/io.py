@@ -9,13 +9,14 @@ the states module strings them together in AWS's order.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from coworks.asl import jsonpath
 from coworks.asl.errors import ExpressionError, PathNotFoundError
+from coworks.asl.jsonata import is_jsonata
+from coworks.asl.jsonpath import compact
 from coworks.engine.errors import (
     DATA_LIMIT_EXCEEDED,
     REFERENCE_PATH_CONFLICT,
@@ -28,21 +29,6 @@ logger = logging.getLogger(__name__)
 
 #: AWS's limit on a payload (state input, output, task result): 256 KiB.
 PAYLOAD_LIMIT = 262_144
-
-
-def compact(value: Any) -> str:
-    """Return ``value`` as compact JSON, the way AWS quotes values in causes."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def is_jsonata(value: Any) -> bool:
-    """Tell whether ``value`` is a ``{% ... %}`` JSONata string."""
-    return (
-        type(value) is str
-        and value.startswith("{%")
-        and value.endswith("%}")
-        and len(value) >= 4
-    )
 
 
 # --- JSONPath ---------------------------------------------------------------------

@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coworks.asl.errors import ExpressionError
+from coworks.asl.intrinsics import type_of
+from coworks.asl.jsonata import is_jsonata
+from coworks.asl.jsonpath import compact
 from coworks.engine import io
 from coworks.engine.choice import Predicate, compile_rule, parse_timestamp
 from coworks.engine.clock import Clock
@@ -518,7 +521,7 @@ class State:
         """Read an integer field written as a literal, a ``...Path`` or JSONata."""
         if name in self.spec:
             value = self.spec[name]
-            if io.is_jsonata(value):
+            if is_jsonata(value):
                 value = io.jsonata_value(
                     value,
                     states or self.jsonata_states(data, context),
@@ -533,7 +536,7 @@ class State:
                         f"The JSONata expression '{io_expression(self.spec[name])}' "
                         f"specified for the field '{name}' returned an unexpected "
                         "result type. Expected 'integer', but was "
-                        f"'{_type_of(value)}' for value: {io.compact(value)}",
+                        f"'{type_of(value)}' for value: {compact(value)}",
                     )
             return int(value)
 
@@ -571,23 +574,9 @@ def io_expression(text: str) -> str:
     return text[2:-2].strip()
 
 
-def _type_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if type(value) is bool:
-        return "boolean"
-    if type(value) in (int, float):
-        return "number"
-    if type(value) is str:
-        return "string"
-    if type(value) is list:
-        return "array"
-    return "object"
-
-
 def _java_string(value: Any) -> str:
     if isinstance(value, dict | list):
-        return io.compact(value)
+        return compact(value)
     return str(value)
 
 
@@ -671,7 +660,7 @@ class Fail(State):
         spec = self.spec
         if self.jsonata:
             value = spec.get(name)
-            if io.is_jsonata(value):
+            if is_jsonata(value):
                 value = io.jsonata_value(
                     value, self.jsonata_states(data, context), frame.view(), name
                 )
@@ -690,7 +679,7 @@ class Fail(State):
             raise StatesError(
                 RUNTIME,
                 f"The JSONPath '{path}' specified for the field '{name}Path' could "
-                f"not be found in the input '{io.compact(data)}'",
+                f"not be found in the input '{compact(data)}'",
             ) from exc
 
 
@@ -788,7 +777,7 @@ class Wait(State):
         spec = self.spec
         if "Seconds" in spec:
             value = spec["Seconds"]
-            if io.is_jsonata(value):
+            if is_jsonata(value):
                 value = io.jsonata_value(value, states, frame.view(), "Seconds")
                 if type(value) is float and value.is_integer():
                     value = int(value)
@@ -798,14 +787,14 @@ class Wait(State):
                         f"The JSONata expression '{io_expression(spec['Seconds'])}' "
                         "specified for the field 'Seconds' returned an unexpected "
                         "result type. Expected 'integer', but was "
-                        f"'{_type_of(value)}' for value: {io.compact(value)}",
+                        f"'{type_of(value)}' for value: {compact(value)}",
                     )
             return float(value)
 
         value = spec.get("Timestamp")
         if value is None:
             return 0.0
-        if io.is_jsonata(value):
+        if is_jsonata(value):
             value = io.jsonata_value(value, states, frame.view(), "Timestamp")
         moment = parse_timestamp(value)
         if moment is None:
@@ -910,7 +899,7 @@ class Choice(State):
             # AWS names a rule's fields under its index: Choices[1]/Condition.
             where = f"Choices[{index}]"
             condition = rule.condition
-            if io.is_jsonata(condition):
+            if is_jsonata(condition):
                 condition = io.jsonata_value(
                     condition, states, variables, f"{where}/Condition"
                 )
@@ -920,7 +909,7 @@ class Choice(State):
                     f"The JSONata expression '{io_expression(str(rule.condition))}' "
                     f"specified for the field '{where}/Condition' returned an "
                     "unexpected result type. Expected 'boolean', but was "
-                    f"'{_type_of(condition)}' for value: {io.compact(condition)}",
+                    f"'{type_of(condition)}' for value: {compact(condition)}",
                 )
             if condition:
                 assigned = None
@@ -1329,7 +1318,7 @@ class Map(State):
         if type(items) is not list:
             raise StatesError(
                 QUERY_EVALUATION_ERROR,
-                f"Map state input must be an array but was: {io.compact(items)}",
+                f"Map state input must be an array but was: {compact(items)}",
             )
         return items
 
@@ -1393,7 +1382,7 @@ class Map(State):
             if type(data) is not list:
                 raise StatesError(
                     QUERY_EVALUATION_ERROR,
-                    f"Map state input must be an array but was: {io.compact(data)}",
+                    f"Map state input must be an array but was: {compact(data)}",
                 )
             return data
 
@@ -1404,8 +1393,8 @@ class Map(State):
                 QUERY_EVALUATION_ERROR,
                 f"The JSONata expression '{io_expression(str(written))}' specified "
                 "for the field 'Items' returned an unexpected result type. Expected "
-                f"'array', but was '{_type_of(items)}' for value: "
-                f"{io.compact(items)}",
+                f"'array', but was '{type_of(items)}' for value: "
+                f"{compact(items)}",
             )
         return items
 
@@ -1419,7 +1408,7 @@ class Map(State):
         spec = self.spec
         if "ToleratedFailurePercentage" in spec:
             value = spec["ToleratedFailurePercentage"]
-            if io.is_jsonata(value):
+            if is_jsonata(value):
                 value = io.jsonata_value(
                     value,
                     states or self.jsonata_states(data, context),
@@ -1616,7 +1605,7 @@ def _reader_items(answer: Any, config: Mapping[str, Any]) -> list[Any]:
         raise StatesError(
             "States.ItemReaderFailed",
             "The ItemReader's resource answered "
-            f"{io.compact(answer)[:200]}: expected a list of items or file text.",
+            f"{compact(answer)[:200]}: expected a list of items or file text.",
             located=True,
         )
 
@@ -1636,8 +1625,7 @@ def _reader_items(answer: Any, config: Mapping[str, Any]) -> list[Any]:
     if not isinstance(items, list):
         raise StatesError(
             "States.ItemReaderFailed",
-            "The ItemReader's JSON input must be an array, got "
-            f"{io.compact(items)[:80]}",
+            f"The ItemReader's JSON input must be an array, got {compact(items)[:80]}",
             located=True,
         )
     return items
@@ -1676,7 +1664,7 @@ def _batcher_int(
 ) -> int | None:
     if name in batcher:
         value = batcher[name]
-        if io.is_jsonata(value) and states is not None:
+        if is_jsonata(value) and states is not None:
             value = io.jsonata_value(value, states, frame.view(), name)
         return int(value)
     path = batcher.get(name + "Path")
