@@ -1,9 +1,11 @@
-"""The admin blueprint: a service describing its own routes, and its OpenAPI document.
+"""What the admin blueprint serves: a service's routes, and its OpenAPI document.
 
-Registered under ``/admin`` by default, it serves ``GET /admin/routes`` (every route
-with its docstring and signature) and ``GET /admin/openapi.json`` (OpenAPI 3.1 built
-from method names, parameters, type hints and docstrings, computed once per route
-table).
+The blueprint (:class:`coworks.tech.Admin`, registered under ``/admin`` by default)
+serves ``GET /admin/routes`` with :func:`routes_listing` (every route with its
+docstring and signature) and ``GET /admin/openapi.json`` with :func:`openapi` (OpenAPI
+3.1 built from method names, parameters, type hints and docstrings, computed once per
+route table). It loads this module on its first request, so a service's cold start
+does not pay for it.
 """
 
 from __future__ import annotations
@@ -17,34 +19,12 @@ from typing import TYPE_CHECKING, Any, Union
 
 import coworks
 from coworks.binding import type_hints
-from coworks.routing import EMPTY, VAR_KEYWORD, Route, clean_doc, entry, parameters_of
-from coworks.tech import Blueprint
+from coworks.routing import EMPTY, VAR_KEYWORD, Route, clean_doc, parameters_of
 
 if TYPE_CHECKING:
     from coworks.tech import TechMicroService
 
 logger = logging.getLogger(__name__)
-
-
-class Admin(Blueprint):
-    """Routes describing the service they are registered on."""
-
-    def __init__(self) -> None:
-        super().__init__("admin")
-        self._openapi: tuple[object, dict[str, Any]] | None = None
-
-    def get_routes(self) -> dict[str, Any]:
-        """List every route of the service with its docstring and signature."""
-        return routes_listing(self.service)
-
-    @entry("/openapi.json")
-    def get_openapi(self) -> dict[str, Any]:
-        """Return the OpenAPI 3.1 description of the service."""
-        # Kept until the route table changes (a blueprint registered later).
-        table = self.service.route_table
-        if self._openapi is None or self._openapi[0] is not table:
-            self._openapi = (table, openapi(self.service))
-        return self._openapi[1]
 
 
 def routes_listing(service: TechMicroService) -> dict[str, Any]:

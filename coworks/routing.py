@@ -138,7 +138,6 @@ class Route:
         path_params: tuple[str, ...],
         prefix: str = "",
         blueprint: int | None = None,
-        doc: str = "",
     ) -> None:
         self.method = method
         self.resource = resource
@@ -148,10 +147,41 @@ class Route:
         self.path_params = path_params
         self.prefix = prefix
         self.blueprint = blueprint
-        self.doc = doc
 
     def __repr__(self) -> str:
         return f"Route({self.method} {self.resource} -> {self.owner}.{self.attribute})"
+
+    def placed(self, prefix: str, blueprint: int) -> Route:
+        """Return this route served under a blueprint's URL prefix.
+
+        Args:
+            prefix: the normalized prefix (``/admin``), or ``""``.
+            blueprint: the blueprint's index in its service.
+
+        Returns:
+            A copy whose resource starts with the prefix.
+        """
+        resource = self.resource
+        if prefix:
+            resource = prefix + ("" if resource == "/" else resource)
+        return Route(
+            self.method,
+            resource,
+            self.attribute,
+            self.owner,
+            self.function,
+            self.path_params,
+            prefix=prefix,
+            blueprint=blueprint,
+        )
+
+    @property
+    def doc(self) -> str:
+        """The method's docstring without its indentation ("" when it has none).
+
+        Read when the admin blueprint asks, not when the class is created.
+        """
+        return clean_doc(self.function.__doc__)
 
     @property
     def signature(self) -> str:
@@ -207,16 +237,15 @@ def split_method_name(name: str) -> tuple[str, list[str]] | None:
     return verb.upper(), segments
 
 
-def derive_routes(
-    cls: type, base: type, *, prefix: str = "", blueprint: int | None = None
-) -> list[Route]:
+def derive_routes(cls: type, base: type) -> list[Route]:
     """Return the routes declared by the methods of ``cls`` (not those of ``base``).
+
+    A blueprint's routes are derived once, with its class, and :meth:`Route.placed`
+    under the prefix of each service registering it.
 
     Args:
         cls: the service or blueprint class.
         base: the framework class whose own members are never routes.
-        prefix: the URL prefix of a blueprint (``/admin``), or ``""``.
-        blueprint: the blueprint's index in its service, or ``None``.
 
     Returns:
         The routes in definition order.
@@ -251,8 +280,6 @@ def derive_routes(
             resource = "/" + "/".join([*segments, *variables])
         else:
             continue
-        if prefix:
-            resource = prefix.rstrip("/") + ("" if resource == "/" else resource)
         routes.append(
             Route(
                 method=verb,
@@ -261,9 +288,6 @@ def derive_routes(
                 owner=owners[name],
                 function=function,
                 path_params=path_params,
-                prefix=prefix,
-                blueprint=blueprint,
-                doc=clean_doc(function.__doc__),
             )
         )
 
@@ -291,7 +315,7 @@ def _valid_segment(segment: str) -> bool:
     name = _variable(segment)
     if name is not None:
         return name.isidentifier()
-    return bool(segment) and all(char in _SEGMENT_CHARS for char in segment)
+    return bool(segment) and _SEGMENT_CHARS.issuperset(segment)
 
 
 def _declared_route(

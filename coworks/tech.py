@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from chalice.app import Chalice, ChaliceViewError, CORSConfig, Request, RouteEntry
 
-from coworks.auth import AuthRequest, policy_for
-from coworks.binding import MAX_BODY_BYTES, NO_BODY, Binder, Body, parse_body
 from coworks.errors import (
     BadRequestError,
     ConfigError,
@@ -49,6 +47,7 @@ from coworks.routing import Route, RouteTable, derive_routes, entry, normalize_p
 if TYPE_CHECKING:
     from os import PathLike
 
+    from coworks.binding import Binder, Body
     from coworks.config import StageConfig
 
 #: The environment variable naming the default stage (``dev`` when unset).
@@ -93,6 +92,35 @@ class Blueprint:
         return self.service.current_request
 
 
+class Admin(Blueprint):
+    """Routes describing the service they are registered on (``/admin`` by default).
+
+    The listing and the OpenAPI document are built by :mod:`coworks.admin`, imported
+    on the first admin request rather than during every cold start.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("admin")
+        self._openapi: tuple[object, dict[str, Any]] | None = None
+
+    def get_routes(self) -> dict[str, Any]:
+        """List every route of the service with its docstring and signature."""
+        from coworks.admin import routes_listing
+
+        return routes_listing(self.service)
+
+    @entry("/openapi.json")
+    def get_openapi(self) -> dict[str, Any]:
+        """Return the OpenAPI 3.1 description of the service."""
+        from coworks.admin import openapi
+
+        # Kept until the route table changes (a blueprint registered later).
+        table = self.service.route_table
+        if self._openapi is None or self._openapi[0] is not table:
+            self._openapi = (table, openapi(self.service))
+        return self._openapi[1]
+
+
 class _Endpoint:
     """A route bound to its instance and its argument binder.
 
@@ -111,6 +139,8 @@ class _Endpoint:
     def binder(self) -> Binder:
         """The argument binder of the route, built once."""
         if self._binder is None:
+            from coworks.binding import Binder
+
             route = self.route
             self._binder = Binder(route.function, f"{route.owner}.{route.attribute}")
         return self._binder
@@ -166,14 +196,12 @@ class TechMicroService(Chalice):
         self._activated = False
         self._own = [_Endpoint(route, self) for route in self._declared]
         self._blueprint_endpoints: list[_Endpoint] = []
-        self._compile()
+        self._compile(self._own)
         folder = os.fspath(config_dir) if config_dir else _module_folder(type(self))
         self.config_dir: str = folder
         self._stages: dict[str, StageConfig] = {}
 
         if admin:
-            from coworks.admin import Admin
-
             self.register_blueprint(Admin(), url_prefix="/admin")
 
     # -- routes -------------------------------------------------------------------
@@ -204,33 +232,41 @@ class TechMicroService(Chalice):
 
         prefix = normalize_prefix(url_prefix or "")
         index = len(self.blueprints)
-        routes = derive_routes(
-            type(blueprint), Blueprint, prefix=prefix, blueprint=index
-        )
-        endpoints = [_Endpoint(route, blueprint) for route in routes]
+        endpoints = [
+            _Endpoint(route.placed(prefix, index), blueprint)
+            for route in type(blueprint)._declared
+        ]
         previous = self._blueprint_endpoints
         self._blueprint_endpoints = previous + endpoints
         try:
-            self._compile()
+            self._compile(endpoints)
         except ConfigError:
             self._blueprint_endpoints = previous
-            self._compile()
             raise
 
         blueprint._service = self
         self.blueprints.append((blueprint, prefix))
 
-    def _compile(self) -> None:
-        """Build the route table, the endpoint index and Chalice's route entries."""
+    def _compile(self, added: list[_Endpoint]) -> None:
+        """Build the route table and the endpoint index, and give Chalice ``added``.
+
+        The table is built anew, so that its identity changes with its routes; the
+        endpoints Chalice already has keep their route entries.
+
+        Raises:
+            ConfigError: the routes conflict; the table and the index are unchanged.
+        """
         endpoints = self._own + self._blueprint_endpoints
         self.route_table = RouteTable(
             [endpoint.route for endpoint in endpoints], where=type(self).__qualname__
         )
         self._endpoints: dict[str, dict[str, _Endpoint]] = {}
-        self.routes.clear()
         for endpoint in endpoints:
             route = endpoint.route
             self._endpoints.setdefault(route.resource, {})[route.method] = endpoint
+
+        for endpoint in added:
+            route = endpoint.route
             self.routes[route.resource][route.method] = RouteEntry(
                 endpoint.call,
                 route.attribute,
@@ -474,6 +510,8 @@ class TechMicroService(Chalice):
             Exception: ``Unauthorized``, API Gateway's signal for a 401, when the
                 token is missing or ``auth`` raises ``UnauthorizedError``.
         """
+        from coworks.auth import AuthRequest, policy_for
+
         token = event.get("authorizationToken") or ""
         method_arn = event["methodArn"]
         request = AuthRequest(token, method_arn)
@@ -565,6 +603,8 @@ def _header(event: dict[str, Any], name: str) -> str:
 
 def _http_body(event: dict[str, Any]) -> Body:
     """Parse the body of an API Gateway event (a string, or already a JSON value)."""
+    from coworks.binding import MAX_BODY_BYTES, NO_BODY, Body, parse_body
+
     body = event.get("body")
     if body is None or body == "":
         return NO_BODY
@@ -591,5 +631,7 @@ def _http_body(event: dict[str, Any]) -> Body:
 
 def _task_body(event: dict[str, Any]) -> Body:
     """Return the JSON value a workflow Task sends as its body."""
+    from coworks.binding import NO_BODY, Body
+
     body = event.get("body")
     return NO_BODY if body is None else Body("json", body)
