@@ -9,18 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from coworks.errors import (
-    BadRequestError,
-    ConfigError,
-    CoworksError,
-    DeployError,
-    EngineError,
-    ForbiddenError,
-    HTTPError,
-    NotFoundError,
-    UnauthorizedError,
-)
-
 if TYPE_CHECKING:
     from coworks.auth import AuthRequest, AuthResponse
     from coworks.biz.backend import (
@@ -30,14 +18,35 @@ if TYPE_CHECKING:
     )
     from coworks.biz.linter import lint
     from coworks.biz.service import BizMicroService
+    from coworks.errors import (
+        BadRequestError,
+        ConfigError,
+        CoworksError,
+        DeployError,
+        EngineError,
+        ForbiddenError,
+        HTTPError,
+        NotFoundError,
+        UnauthorizedError,
+    )
     from coworks.problems import Problem, ProblemsError
     from coworks.tech import Blueprint, TechMicroService, entry, tech_error
 
 __version__ = "1.0.0.dev0"
 
 #: Public names loaded on first use: a Lambda's cold start imports only what its
-#: service needs (no Chalice for workflows and the CLI, no dataclasses for services).
+#: service needs (no Chalice for workflows and the CLI, no dataclasses for services,
+#: no error tree until an error is raised).
 _LAZY = {
+    "BadRequestError": "coworks.errors",
+    "ConfigError": "coworks.errors",
+    "CoworksError": "coworks.errors",
+    "DeployError": "coworks.errors",
+    "EngineError": "coworks.errors",
+    "ForbiddenError": "coworks.errors",
+    "HTTPError": "coworks.errors",
+    "NotFoundError": "coworks.errors",
+    "UnauthorizedError": "coworks.errors",
     "Problem": "coworks.problems",
     "ProblemsError": "coworks.problems",
     "AuthRequest": "coworks.auth",

@@ -46,6 +46,10 @@ class DeployError(CoworksError):
     exit_code = 5
 
 
+class UnknownEventError(CoworksError):
+    """A service's Lambda handler was given an event it does not know."""
+
+
 class HTTPError(CoworksError):
     """An error answered to an HTTP client with a status and a JSON body.
 

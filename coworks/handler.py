@@ -26,8 +26,6 @@ from typing import Any
 
 from chalice.app import ChaliceViewError, Response
 
-from coworks.errors import CoworksError, HTTPError
-
 logger = logging.getLogger(__name__)
 
 HTTP = "http"
@@ -39,8 +37,14 @@ SCHEDULE = "schedule"
 _JSON = {"Content-Type": "application/json"}
 
 
-class UnknownEventError(CoworksError):
-    """The handler was given an event it does not know."""
+def __getattr__(name: str) -> Any:
+    # UnknownEventError lives in coworks.errors with the rest of the tree, which a
+    # cold start does not import; it stays importable from here, its first home.
+    if name == "UnknownEventError":
+        from coworks.errors import UnknownEventError
+
+        return UnknownEventError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def event_kind(event: Any) -> str:
@@ -65,6 +69,8 @@ def event_kind(event: Any) -> str:
             event.get("source") == "aws.events"
         ):
             return SCHEDULE
+
+    from coworks.errors import UnknownEventError
 
     keys = sorted(event) if isinstance(event, dict) else type(event).__name__
     raise UnknownEventError(
@@ -159,14 +165,22 @@ def result_response(result: Any) -> dict[str, Any]:
     return proxy_response(result)
 
 
-def error_response(err: Exception) -> dict[str, Any]:
-    """Return the JSON error answer for an HTTP error of CoWorks or Chalice."""
-    if isinstance(err, HTTPError):
-        return proxy_response(err.to_body(), err.status_code)
+def error_response(err: Exception) -> dict[str, Any] | None:
+    """Return the JSON error answer for an HTTP error of CoWorks or Chalice.
+
+    Returns:
+        The proxy response, or None when ``err`` is another exception (a bug, to
+        be logged and answered with :func:`internal_error_response`).
+    """
     if isinstance(err, ChaliceViewError):
         name = type(err).__name__.removesuffix("Error")
         return proxy_response({"error": name, "message": str(err)}, err.STATUS_CODE)
-    raise TypeError(f"{type(err).__name__} is not an HTTP error")
+
+    from coworks.errors import HTTPError
+
+    if isinstance(err, HTTPError):
+        return proxy_response(err.to_body(), err.status_code)
+    return None
 
 
 def internal_error_response() -> dict[str, Any]:

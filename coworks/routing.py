@@ -12,7 +12,8 @@ the positional parameters without defaults are appended as path variables::
 
 Underscores right after the verb and at the end of the name are stripped, so one path
 can be served with several arities. Everything here runs when a class is created, so
-requests never introspect anything.
+requests never introspect anything. Error classes are imported where they are raised:
+the error tree is loaded by the first error, not by a Lambda's cold start.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
-
-from coworks.errors import ConfigError, MethodNotAllowedError, NotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -222,12 +221,16 @@ def split_method_name(name: str) -> tuple[str, list[str]] | None:
     segments = words.split("_")
     bad = [segment for segment in segments if segment and not _valid_segment(segment)]
     if bad:
+        from coworks.errors import ConfigError
+
         raise ConfigError(
             f"The method name {name!r} gives the path segment {bad[0]!r}, which API "
             f"Gateway refuses (ASCII letters, digits and ._~-!$&'()*+,;=:@ only); "
             f"rename the method, or declare its path with coworks.entry."
         )
     if "" in segments:
+        from coworks.errors import ConfigError
+
         raise ConfigError(
             f"The method name {name!r} has an empty path segment between two "
             f"underscores; use one underscore between words (e.g. "
@@ -327,12 +330,16 @@ def _declared_route(
     """Return the method and resource of a method decorated with ``entry``."""
     method = declared.get("method") or (parts[0] if parts else None)
     if method is None:
+        from coworks.errors import ConfigError
+
         raise ConfigError(
             f"{where} is declared with entry() but its name starts with no HTTP "
             f"verb; pass entry(method='GET') or name it get_..."
         )
     method = method.upper()
     if method.lower() not in VERBS:
+        from coworks.errors import ConfigError
+
         raise ConfigError(
             f"{where} declares the method {method!r}; use one of "
             f"{', '.join(v.upper() for v in VERBS)}."
@@ -347,6 +354,8 @@ def _declared_route(
     segments = [segment for segment in path.split("/") if segment]
     bad = [s for s in segments if not _valid_segment(s)]
     if not path.startswith("/") or bad:
+        from coworks.errors import ConfigError
+
         raise ConfigError(
             f"{where} declares the path {path!r}, which API Gateway refuses "
             f"{'(bad segment ' + repr(bad[0]) + ')' if bad else ''}; write it as "
@@ -354,6 +363,8 @@ def _declared_route(
         )
     named = tuple(n for n in map(_variable, segments) if n is not None)
     if named != path_params:
+        from coworks.errors import ConfigError
+
         raise ConfigError(
             f"{where} declares the path {path!r} with the variables "
             f"{list(named)}, but its positional parameters without defaults are "
@@ -390,6 +401,8 @@ def _path_parameters(function: Callable[..., Any], owner: str) -> tuple[str, ...
     names = []
     for parameter in parameters_of(function):
         if parameter.kind == VAR_POSITIONAL:
+            from coworks.errors import ConfigError
+
             raise ConfigError(
                 f"{owner}.{function.__name__} takes *{parameter.name}, which cannot "
                 f"be mapped to a path; declare each path parameter by name instead."
@@ -411,6 +424,8 @@ def normalize_prefix(prefix: str) -> str:
         return ""
     segments = stripped.split("/")
     if any(not s or "{" in s or "}" in s for s in segments):
+        from coworks.errors import ConfigError
+
         raise ConfigError(
             f"The URL prefix {prefix!r} must be static segments separated by single "
             f"slashes, e.g. '/admin'."
@@ -462,6 +477,8 @@ class RouteTable:
 
         if problems:
             listing = "\n".join(f"  - {problem}" for problem in problems)
+            from coworks.errors import ConfigError
+
             raise ConfigError(
                 f"The routes of {where} conflict ({len(problems)} problem"
                 f"{'s' if len(problems) > 1 else ''}):\n{listing}"
@@ -521,11 +538,15 @@ class RouteTable:
         """
         node, params = self._locate(path)
         if node is None:
+            from coworks.errors import NotFoundError
+
             raise NotFoundError(f"No route matches the path {path!r}.")
 
         route = node.methods.get(method)
         if route is None:
             allowed = ", ".join(sorted(node.methods))
+            from coworks.errors import MethodNotAllowedError
+
             raise MethodNotAllowedError(
                 f"{method} is not allowed on {node.resource!r}; allowed: {allowed}."
             )

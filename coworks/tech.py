@@ -2,8 +2,14 @@
 
 A :class:`TechMicroService` is a ``chalice.Chalice`` application and its own Lambda
 handler. Routes are derived from method names when the class is created (conflicts are
-reported then), and bound to precompiled argument binders when it is instantiated, so
-a request does no introspection.
+reported then), and each route's argument binder is built on its first request, so a
+request does no introspection.
+
+A Lambda's cold start imports this module, :mod:`coworks.routing` and
+:mod:`coworks.handler` only: the binder (:mod:`coworks.binding`, with the error tree it
+raises from) is loaded by the first request, the authorizer (:mod:`coworks.auth`) by
+the first TOKEN event and the admin documents (:mod:`coworks.admin`) by the first admin
+request. Error classes are imported where they are raised.
 """
 
 from __future__ import annotations
@@ -17,17 +23,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from chalice.app import Chalice, ChaliceViewError, CORSConfig, Request, RouteEntry
+from chalice.app import Chalice, CORSConfig, Request, RouteEntry
 
-from coworks.errors import (
-    BadRequestError,
-    ConfigError,
-    HTTPError,
-    MethodNotAllowedError,
-    NotFoundError,
-    PayloadTooLargeError,
-    UnauthorizedError,
-)
 from coworks.handler import (
     HTTP,
     SCHEDULE,
@@ -80,6 +77,8 @@ class Blueprint:
     def service(self) -> TechMicroService:
         """The service this blueprint is registered on."""
         if self._service is None:
+            from coworks.errors import ConfigError
+
             raise ConfigError(
                 f"The blueprint {self.name!r} is not registered on a service; call "
                 f"service.register_blueprint(blueprint, url_prefix=...) first."
@@ -194,9 +193,9 @@ class TechMicroService(Chalice):
         self._local = threading.local()
         self._first_lock = threading.Lock()
         self._activated = False
-        self._own = [_Endpoint(route, self) for route in self._declared]
-        self._blueprint_endpoints: list[_Endpoint] = []
-        self._compile(self._own)
+        self._served: list[_Endpoint] = []
+        self._endpoints: dict[str, dict[str, _Endpoint]] = {}
+        self._compile([_Endpoint(route, self) for route in self._declared])
         folder = os.fspath(config_dir) if config_dir else _module_folder(type(self))
         self.config_dir: str = folder
         self._stages: dict[str, StageConfig] = {}
@@ -224,6 +223,8 @@ class TechMicroService(Chalice):
                 conflict with the service's.
         """
         if not isinstance(blueprint, Blueprint):
+            from coworks.errors import ConfigError
+
             raise ConfigError(
                 f"register_blueprint() expects a coworks.Blueprint, got "
                 f"{type(blueprint).__name__}; derive the blueprint from "
@@ -236,37 +237,29 @@ class TechMicroService(Chalice):
             _Endpoint(route.placed(prefix, index), blueprint)
             for route in type(blueprint)._declared
         ]
-        previous = self._blueprint_endpoints
-        self._blueprint_endpoints = previous + endpoints
-        try:
-            self._compile(endpoints)
-        except ConfigError:
-            self._blueprint_endpoints = previous
-            raise
-
+        self._compile(endpoints)
         blueprint._service = self
         self.blueprints.append((blueprint, prefix))
 
     def _compile(self, added: list[_Endpoint]) -> None:
-        """Build the route table and the endpoint index, and give Chalice ``added``.
+        """Serve more endpoints: in the route table, the endpoint index and Chalice's.
 
-        The table is built anew, so that its identity changes with its routes; the
-        endpoints Chalice already has keep their route entries.
+        The table is built anew, so that its identity changes with its routes, and
+        before anything else changes: conflicting endpoints leave the service as it
+        was.
 
         Raises:
-            ConfigError: the routes conflict; the table and the index are unchanged.
+            ConfigError: the added routes conflict with each other or the others.
         """
-        endpoints = self._own + self._blueprint_endpoints
+        served = self._served + added
         self.route_table = RouteTable(
-            [endpoint.route for endpoint in endpoints], where=type(self).__qualname__
+            [endpoint.route for endpoint in served], where=type(self).__qualname__
         )
-        self._endpoints: dict[str, dict[str, _Endpoint]] = {}
-        for endpoint in endpoints:
-            route = endpoint.route
-            self._endpoints.setdefault(route.resource, {})[route.method] = endpoint
+        self._served = served
 
         for endpoint in added:
             route = endpoint.route
+            self._endpoints.setdefault(route.resource, {})[route.method] = endpoint
             self.routes[route.resource][route.method] = RouteEntry(
                 endpoint.call,
                 route.attribute,
@@ -290,6 +283,8 @@ class TechMicroService(Chalice):
             ConfigError: always, naming the CoWorks way to do the same.
         """
         fix = _CHALICE_DECORATORS.get(handler_type, "it is not supported by CoWorks")
+        from coworks.errors import ConfigError
+
         raise ConfigError(
             f"The Chalice decorator for {handler_type!r} (on {name!r}) would never be "
             f"called by a TechMicroService: {fix}."
@@ -301,6 +296,8 @@ class TechMicroService(Chalice):
         Raises:
             ConfigError: always; use the lifecycle hooks instead.
         """
+        from coworks.errors import ConfigError
+
         raise ConfigError(
             "Chalice middleware is never run by a TechMicroService: override "
             "before_activation(self, event, context) and after_activation(self, "
@@ -412,6 +409,8 @@ class TechMicroService(Chalice):
         marker = event.get("coworks") or {}
         version = marker.get("version", 1) if isinstance(marker, dict) else 1
         if version not in (0, 1):
+            from coworks.errors import ConfigError
+
             raise ConfigError(
                 f"The workflow Task event has coworks version {version!r}; this "
                 f"service understands versions 0 and 1."
@@ -432,17 +431,18 @@ class TechMicroService(Chalice):
             else:
                 response = result_response(response)
             response = self.after_activation(response)
-        except (HTTPError, ChaliceViewError) as err:
-            response = error_response(err)
-        except Exception:
-            logger.exception(
-                "%s %s failed in service %s (request %s)",
-                event.get("httpMethod"),
-                event.get("path"),
-                self.app_name,
-                (event.get("requestContext") or {}).get("requestId"),
-            )
-            response = internal_error_response()
+        except Exception as err:
+            answer = error_response(err)
+            if answer is None:
+                logger.exception(
+                    "%s %s failed in service %s (request %s)",
+                    event.get("httpMethod"),
+                    event.get("path"),
+                    self.app_name,
+                    (event.get("requestContext") or {}).get("requestId"),
+                )
+                answer = internal_error_response()
+            response = answer
         finally:
             self.current_request = None
 
@@ -477,6 +477,8 @@ class TechMicroService(Chalice):
             found, params = self.route_table.find(path)
             endpoints = self._endpoints.get(found) if found is not None else None
             if endpoints is None:
+                from coworks.errors import NotFoundError
+
                 raise NotFoundError(
                     f"No route matches {method} {path!r} (resource {resource!r})."
                 )
@@ -486,6 +488,8 @@ class TechMicroService(Chalice):
             if method == "OPTIONS" and self.cors is not None:
                 return self._preflight(endpoints)
             allowed = ", ".join(sorted(endpoints))
+            from coworks.errors import MethodNotAllowedError
+
             raise MethodNotAllowedError(
                 f"{method} is not allowed on {resource!r}; allowed: {allowed}."
             )
@@ -511,6 +515,7 @@ class TechMicroService(Chalice):
                 token is missing or ``auth`` raises ``UnauthorizedError``.
         """
         from coworks.auth import AuthRequest, policy_for
+        from coworks.errors import UnauthorizedError
 
         token = event.get("authorizationToken") or ""
         method_arn = event["methodArn"]
@@ -615,12 +620,16 @@ def _http_body(event: dict[str, Any]) -> Body:
         try:
             raw = base64.b64decode(body, validate=True)
         except ValueError as err:
+            from coworks.errors import BadRequestError
+
             raise BadRequestError(
                 f"The request body is flagged base64 but is not valid base64 ({err})."
             ) from err
     else:
         raw = body.encode("utf-8")
     if len(raw) > MAX_BODY_BYTES:
+        from coworks.errors import PayloadTooLargeError
+
         raise PayloadTooLargeError(
             f"The request body has {len(raw)} bytes, over API Gateway's limit of "
             f"{MAX_BODY_BYTES} (10 MB); send less data per request."

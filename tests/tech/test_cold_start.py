@@ -37,6 +37,10 @@ HEAVY = [
     "coworks.problems",
     "coworks.local",
     "coworks.config",
+    "coworks.admin",
+    "coworks.auth",
+    "coworks.binding",
+    "coworks.errors",
 ]
 
 
