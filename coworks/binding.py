@@ -3,7 +3,8 @@
 Path variables feed the positional parameters; the query string, a JSON object body or
 a form feed the parameters with defaults (and ``**kwargs``). A :class:`Binder` is built
 once per route from the method's signature and hints, so binding a request is a few
-dictionary look-ups and conversions.
+dictionary look-ups and conversions. Error classes are imported where they are raised:
+a request that binds without error does not load the error tree.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Union
 
-from coworks.errors import BadRequestError, UnsupportedMediaTypeError
 from coworks.routing import EMPTY, POSITIONAL, VAR_KEYWORD, parameters_of
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,8 @@ def parse_body(content_type: str, raw: bytes) -> Body:
         try:
             return Body("json", json.loads(raw))
         except ValueError as err:
+            from coworks.errors import BadRequestError
+
             raise BadRequestError(
                 f"The request body is not valid JSON ({err}); send a JSON document "
                 f"or set the Content-Type of a form."
@@ -97,6 +99,8 @@ def parse_body(content_type: str, raw: bytes) -> Body:
 
     if mime == "multipart/form-data":
         return Body("form", _parse_multipart(content_type, raw))
+
+    from coworks.errors import UnsupportedMediaTypeError
 
     raise UnsupportedMediaTypeError(
         f"The content type {mime!r} is not supported; send application/json, "
@@ -111,6 +115,8 @@ def parse_query_string(text: str) -> dict[str, list[Any]]:
     try:
         return dict(parse_qs(text, keep_blank_values=True, strict_parsing=False))
     except ValueError as err:
+        from coworks.errors import BadRequestError
+
         raise BadRequestError(f"The form data is malformed: {err}.") from err
 
 
@@ -119,6 +125,8 @@ def _text(raw: bytes, what: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
+        from coworks.errors import BadRequestError
+
         raise BadRequestError(
             f"The {what} body is not UTF-8 text (byte {err.start}); encode it in UTF-8."
         ) from err
@@ -130,6 +138,8 @@ def _parse_multipart(content_type: str, raw: bytes) -> dict[str, list[Any]]:
     from email.policy import HTTP
 
     if "boundary=" not in content_type:
+        from coworks.errors import BadRequestError
+
         raise BadRequestError(
             "The multipart body has no boundary in its Content-Type; send "
             "'multipart/form-data; boundary=...'."
@@ -138,12 +148,16 @@ def _parse_multipart(content_type: str, raw: bytes) -> dict[str, list[Any]]:
     header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     message = BytesParser(policy=HTTP).parsebytes(header + raw)
     if not message.is_multipart() or message.defects:
+        from coworks.errors import BadRequestError
+
         raise BadRequestError("The multipart body is malformed; check its boundaries.")
 
     fields: dict[str, list[Any]] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
+            from coworks.errors import BadRequestError
+
             raise BadRequestError(
                 "A multipart part has no name in its Content-Disposition; name "
                 "every field."
@@ -222,6 +236,8 @@ class Binder:
         path_params = path_params or {}
         for name, converter, expected in self.path:
             if name not in path_params:
+                from coworks.errors import BadRequestError
+
                 raise BadRequestError(f"The path parameter {name!r} is missing.")
             arguments[name] = _convert(
                 converter, path_params[name], True, name, expected
@@ -240,6 +256,8 @@ class Binder:
                     self._bind_json(arguments, key, value)
             elif body.value is not None:
                 if self.first_keyword is None:
+                    from coworks.errors import BadRequestError
+
                     raise BadRequestError(
                         f"{self.where} takes no keyword parameter, so the JSON body "
                         f"{_short(body.value)} has nowhere to go; send no body."
@@ -249,6 +267,8 @@ class Binder:
         for name, param in self.keywords.items():
             if name not in arguments:
                 if param.required:
+                    from coworks.errors import BadRequestError
+
                     raise BadRequestError(
                         f"The parameter {name!r} of {self.where} is required; send "
                         f"it in the query string or the body."
@@ -274,6 +294,8 @@ class Binder:
         elif param.converter is _identity:
             value = list(values)
         else:
+            from coworks.errors import BadRequestError
+
             raise BadRequestError(
                 f"The parameter {key!r} expects {param.expected}, got "
                 f"{len(values)} values {values!r}; send it once, or declare it "
@@ -306,6 +328,8 @@ class Binder:
             hint += f" Known parameters: {', '.join(known)}."
         else:
             hint = f" {self.where} takes no query or body parameters."
+        from coworks.errors import BadRequestError
+
         raise BadRequestError(f"Unknown parameter {key!r}.{hint}")
 
 
@@ -317,6 +341,8 @@ def _convert(
         return converter(value, text)
     except (Mismatch, ValueError, TypeError) as err:
         detail = f" ({err})" if isinstance(err, Mismatch) and str(err) else ""
+        from coworks.errors import BadRequestError
+
         raise BadRequestError(
             f"The parameter {name!r} expects {expected}, got {_short(value)}{detail}."
         ) from None
