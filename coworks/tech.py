@@ -282,9 +282,9 @@ class TechMicroService(Chalice):
         Raises:
             ConfigError: always, naming the CoWorks way to do the same.
         """
-        fix = _CHALICE_DECORATORS.get(handler_type, "it is not supported by CoWorks")
         from coworks.errors import ConfigError
 
+        fix = _CHALICE_DECORATORS.get(handler_type, "it is not supported by CoWorks")
         raise ConfigError(
             f"The Chalice decorator for {handler_type!r} (on {name!r}) would never be "
             f"called by a TechMicroService: {fix}."
