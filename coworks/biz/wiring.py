@@ -557,10 +557,9 @@ def attach(site: Site, project: Project, stage: str) -> None:
     site.mount("dashboard", dashboard, source="coworks.dashboard")
     if authorizer is not None:
         doc = (getattr(authorizer.auth, "__doc__", None) or "").strip()
-        logger.info(
-            "Workflows and /dashboard/ want the token of the service '%s' in the "
-            "Authorization header (curl -H 'Authorization: TOKEN' ...; in a browser "
-            "open /dashboard/?token=TOKEN).%s",
-            project.authorizer,
-            f" Its auth: {doc.splitlines()[0]}" if doc else "",
+        site.add_note(
+            f"Workflows and /dashboard/ want the token of the service "
+            f"'{project.authorizer}' in the Authorization header (curl -H "
+            f"'Authorization: TOKEN' ...; in a browser open /dashboard/?token=TOKEN)."
+            + (f" Its auth: {doc.splitlines()[0]}" if doc else "")
         )
