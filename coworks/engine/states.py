@@ -49,11 +49,10 @@ __all__ = ["Frame", "Machine", "Runtime", "State", "run_machine", "run_state"]
 JSONATA = "JSONata"
 JSONPATH = "JSONPath"
 
-#: The longest wait accepted, in seconds. AWS refuses a delay past what a Java int
-#: holds (about 68 years); a Standard execution ends after one year anyway, so the
-#: engine refuses any wait longer than 99,999,999 s (AWS's largest timeout value,
-#: about 3 years), which keeps the refusal independent of when a definition runs.
-_MAX_WAIT_SECONDS = 99_999_999
+#: The longest delay a Wait state accepts until a timestamp, in seconds: AWS counts it
+#: in a Java int, so a timestamp 2**31 seconds (about 68 years) or more ahead fails
+#: with "Wait state delay is too long." while one a day short of it waits.
+_MAX_WAIT_SECONDS = 2**31 - 1
 
 _NOT_TRUNCATED = {"truncated": False}
 

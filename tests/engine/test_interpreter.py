@@ -301,6 +301,28 @@ def test_a_wait_until_a_timestamp_moves_the_virtual_clock() -> None:
     assert clock.now() == START + dt.timedelta(days=1)
 
 
+@pytest.mark.parametrize(
+    ("days", "status"),
+    [(24855, "SUCCEEDED"), (24856, "FAILED")],
+)
+def test_a_wait_until_a_timestamp_fails_past_what_a_java_int_counts(
+    days: int, status: str
+) -> None:
+    clock = VirtualClock(START)
+    until = (START + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    definition = machine(("Sleep", {"Type": "Wait", "TimestampPath": "$.until"}))
+
+    result = execute(definition, {"until": until}, clock=clock)
+
+    assert result.status == status
+    if status == "FAILED":
+        assert (result.error, result.cause) == (
+            "States.Runtime",
+            "An error occurred while executing the state 'Sleep' (entered at the "
+            "event id #2). Wait state delay is too long.",
+        )
+
+
 def test_an_execution_past_its_timeout_ends_timed_out() -> None:
     definition = machine(("Sleep", {"Type": "Wait", "Seconds": 100}), TimeoutSeconds=10)
 
