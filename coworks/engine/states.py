@@ -574,9 +574,10 @@ def io_expression(text: str) -> str:
 
 
 def _java_string(value: Any) -> str:
-    if isinstance(value, dict | list):
-        return compact(value)
-    return str(value)
+    """Quote a value as AWS does in a cause: text as it is, anything else as JSON."""
+    if type(value) is str:
+        return value
+    return compact(value)
 
 
 class Pass(State):
@@ -1272,6 +1273,8 @@ class Map(State):
         tolerated_count = self.integer_field(
             "ToleratedFailureCount", source, context, frame, states, default=0
         )
+        if tolerated_count is not None and tolerated_count < 0:
+            raise StatesError(RUNTIME, "ToleratedFailureCount cannot be negative.")
         tolerated_percentage = self._percentage(source, context, frame, states)
         if self.distributed:
             rt.history.add("MapRunStarted", {"mapRunArn": _map_run_arn(rt, self.name)})

@@ -583,6 +583,37 @@ def test_a_map_without_tolerance_fails_with_the_item_error() -> None:
     assert (result.error, result.cause) == ("Zero", "zero item")
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "cause"),
+    [
+        ("ToleratedFailureCount", -1, "ToleratedFailureCount cannot be negative."),
+        ("ToleratedFailureCount", True,
+         'The ToleratedFailureCountPath field refers to value "true" which is not '
+         "a valid integer: $.t"),
+        ("ToleratedFailureCount", None,
+         'The ToleratedFailureCountPath field refers to value "null" which is not '
+         "a valid integer: $.t"),
+        ("ToleratedFailurePercentage", False,
+         'The ToleratedFailurePercentagePath field refers to value "false" which is '
+         "not a valid float: $.t"),
+        ("ToleratedFailurePercentage", 100.1,
+         "ToleratedFailurePercentage must be between 0 and 100."),
+    ],
+)  # fmt: skip
+def test_a_tolerance_path_to_a_bad_value_fails_as_aws_words_it(
+    field: str, value: Any, cause: str
+) -> None:
+    state = failing_map(ItemsPath="$.items", **{field + "Path": "$.t"})
+
+    result = execute(machine(("Map", state)), {"items": [1], "t": value})
+
+    assert (result.error, result.cause) == (
+        "States.Runtime",
+        "An error occurred while executing the state 'Map' (entered at the event id "
+        f"#2). {cause}",
+    )
+
+
 def test_a_choice_without_match_or_default_fails_with_no_choice_matched() -> None:
     definition = machine(
         ("Pick", {"Type": "Choice",
