@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from coworks.asl.errors import IntrinsicError, IntrinsicSyntaxError, PathSyntaxError
-from coworks.asl.jsonpath import Path, compact, json_equal, parse_path
+from coworks.asl.jsonpath import Path, compact, java_double, json_equal, parse_path
 
 __all__ = [
     "FUNCTIONS",
@@ -540,7 +540,9 @@ def _format_value(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return java_double(value)
+    if isinstance(value, int):
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_format_value(item) for item in value) + "]"

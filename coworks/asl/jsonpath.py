@@ -45,6 +45,7 @@ __all__ = [
     "compact",
     "evaluate",
     "is_path",
+    "java_double",
     "json_equal",
     "parse_path",
     "set_path",
@@ -111,12 +112,74 @@ def compact(value: Any) -> str:
     Returns:
         Its JSON text without spaces, non-ASCII characters kept: ``{"a":[1,"é"]}``.
     """
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if not _has_float(value):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, float):
+        return java_double(value)
+    if isinstance(value, list):
+        return "[" + ",".join(compact(item) for item in value) + "]"
+    items = (
+        f"{json.dumps(str(key), ensure_ascii=False)}:{compact(item)}"
+        for key, item in value.items()
+    )
+    return "{" + ",".join(items) + "}"
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, list):
+        return any(_has_float(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_float(item) for item in value.values())
+    return False
+
+
+def java_double(value: float) -> str:
+    """Return a number as Java's ``Double.toString`` prints it, as AWS does.
+
+    Java writes plain decimals from 10**-3 up to 10**7 and the computerised
+    scientific form outside: ``1.0E7``, ``1.5E-4``, ``1.0E20``.
+
+    Args:
+        value: a float.
+
+    Returns:
+        Its text, e.g. ``"1.5"``, ``"1.0E20"``, ``"-0.0"``, ``"NaN"``.
+    """
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)
+
+    # repr holds the shortest digits; Java prints those, one before the point.
+    digits, _, exponent = repr(abs(value)).partition("e")
+    shortest = digits.replace(".", "").strip("0")
+    if exponent:
+        power = int(exponent) + len(digits.partition(".")[0]) - 1
+    else:
+        power = _decimal_exponent(digits)
+    fraction = shortest[1:] or "0"
+    sign = "-" if value < 0 else ""
+    return f"{sign}{shortest[0]}.{fraction}E{power}"
+
+
+def _decimal_exponent(digits: str) -> int:
+    """Return the power of ten of the first significant digit of a plain decimal."""
+    whole, _, fraction = digits.partition(".")
+    if whole.strip("0"):
+        return len(whole.lstrip("0")) - 1
+    return -(len(fraction) - len(fraction.lstrip("0")) + 1)
 
 
 def _java_type(value: Any) -> str:
     if value is None:
         return "null"
+    if type(value) is int and not -(2**31) <= value < 2**31:
+        # Jackson reads integers past a Java int as Long, then as BigInteger.
+        return "java.lang.Long" if -(2**63) <= value < 2**63 else "java.math.BigInteger"
     return _JAVA_TYPES.get(type(value), type(value).__name__)
 
 

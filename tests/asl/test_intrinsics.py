@@ -111,6 +111,17 @@ def test_function_returns_what_aws_returns(text: str, expected: Any) -> None:
     assert run(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1, "1"), (1.1, "1.1"), (1.0, "1.0"), (1e20, "1.0E20"), (0.0001, "1.0E-4"),
+     (12345678.9, "1.23456789E7"), ([2.5e-7, None], "[2.5E-7, null]")],
+)  # fmt: skip
+def test_format_prints_numbers_as_java_does(value: Any, text: str) -> None:
+    result = evaluate_intrinsic("States.Format('<{}>', $.v)", {"v": value}, {}, {})
+
+    assert result == f"<{text}>"
+
+
 def test_uuid_is_a_version_4_uuid() -> None:
     value = run("States.UUID()")
 

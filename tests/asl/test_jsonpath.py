@@ -12,7 +12,15 @@ from coworks.asl.errors import (
     PathSyntaxError,
     ResultPathError,
 )
-from coworks.asl.jsonpath import evaluate, is_path, json_equal, parse_path, set_path
+from coworks.asl.jsonpath import (
+    compact,
+    evaluate,
+    is_path,
+    java_double,
+    json_equal,
+    parse_path,
+    set_path,
+)
 
 STORE: dict[str, Any] = {
     "store": {
@@ -121,6 +129,46 @@ def test_definite_path_without_match_fails_with_jayways_words(
 def test_definite_path_through_a_scalar_fails_naming_what_was_found(text: str) -> None:
     with pytest.raises(PathNotFoundError):
         evaluate(text, STORE)
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        (1, "java.lang.Integer"),
+        (2**31, "java.lang.Long"),
+        (-(2**63), "java.lang.Long"),
+        (2**63, "java.math.BigInteger"),
+        (1.5, "java.lang.Double"),
+    ],
+)
+def test_a_path_through_a_number_names_the_java_type_jackson_reads(
+    value: Any, found: str
+) -> None:
+    with pytest.raises(PathNotFoundError) as caught:
+        evaluate("$.n.x", {"n": value})
+
+    assert f"but found '{found}'" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1.5, "1.5"),
+        (1.0, "1.0"),
+        (-0.0, "-0.0"),
+        (0.001, "0.001"),
+        (9999999.0, "9999999.0"),
+        (1e7, "1.0E7"),
+        (12345678.9, "1.23456789E7"),
+        (1e20, "1.0E20"),
+        (-2.5e-10, "-2.5E-10"),
+        (0.0001, "1.0E-4"),
+        (1.5e-5, "1.5E-5"),
+    ],
+)
+def test_floats_print_as_java_prints_a_double(value: float, text: str) -> None:
+    assert java_double(value) == text
+    assert compact({"v": [value]}) == f'{{"v":[{text}]}}'
 
 
 def test_indefinite_path_without_match_yields_an_empty_list() -> None:
