@@ -49,9 +49,9 @@ __all__ = ["Frame", "Machine", "Runtime", "State", "run_machine", "run_state"]
 JSONATA = "JSONata"
 JSONPATH = "JSONPath"
 
-#: The longest delay a Wait state accepts until a timestamp, in seconds: AWS counts it
-#: in a Java int, so a timestamp 2**31 seconds (about 68 years) or more ahead fails
-#: with "Wait state delay is too long." while one a day short of it waits.
+#: The longest delay a Wait state accepts, in seconds: AWS counts it in a Java int, so
+#: a timestamp (or a SecondsPath value) 2**31 seconds (about 68 years) or more ahead
+#: fails with "Wait state delay is too long." while one a day short of it waits.
 _MAX_WAIT_SECONDS = 2**31 - 1
 
 _NOT_TRUNCATED = {"truncated": False}
@@ -683,6 +683,13 @@ class Fail(State):
             ) from exc
 
 
+def _delay(seconds: float) -> float:
+    """Return a Wait's delay, refusing one a Java int cannot count as AWS does."""
+    if seconds > _MAX_WAIT_SECONDS:
+        raise StatesError(RUNTIME, "Wait state delay is too long.")
+    return float(seconds)
+
+
 class Wait(State):
     """``Wait``: waits seconds or until a timestamp."""
 
@@ -721,7 +728,7 @@ class Wait(State):
         if "SecondsPath" in spec:
             path = spec["SecondsPath"]
             value = self._lookup(path, data, context, frame, "SecondsPath")
-            if type(value) is not int:
+            if type(value) is not int or not -(2**63) <= value < 2**63:
                 raise StatesError(
                     RUNTIME,
                     "The SecondsPath parameter cannot be parsed as a long value: "
@@ -733,7 +740,7 @@ class Wait(State):
                     "The SecondsPath parameter references a negative value: "
                     f"{path} == {value}",
                 )
-            return float(value)
+            return _delay(value)
 
         path = spec.get("TimestampPath")
         if path is None:
@@ -766,10 +773,7 @@ class Wait(State):
                 f"The {field_name} parameter does not reference a valid ISO-8601 "
                 f"extended offset date-time format string: {detail}",
             )
-        seconds = (moment - rt.clock.now()).total_seconds()
-        if seconds > _MAX_WAIT_SECONDS:
-            raise StatesError(RUNTIME, "Wait state delay is too long.")
-        return max(0.0, seconds)
+        return max(0.0, _delay((moment - rt.clock.now()).total_seconds()))
 
     def _jsonata_seconds(
         self, rt: Runtime, frame: Frame, states: dict[str, Any]
@@ -789,7 +793,7 @@ class Wait(State):
                         "result type. Expected 'integer', but was "
                         f"'{type_of(value)}' for value: {compact(value)}",
                     )
-            return float(value)
+            return _delay(value)
 
         value = spec.get("Timestamp")
         if value is None:
@@ -803,10 +807,7 @@ class Wait(State):
                 "The Timestamp field cannot be parsed as an ISO-8601 extended offset "
                 f"date-time format string: {_java_string(value)}",
             )
-        seconds = (moment - rt.clock.now()).total_seconds()
-        if seconds > _MAX_WAIT_SECONDS:
-            raise StatesError(RUNTIME, "Wait state delay is too long.")
-        return max(0.0, seconds)
+        return max(0.0, _delay((moment - rt.clock.now()).total_seconds()))
 
 
 @dataclass

@@ -323,6 +323,36 @@ def test_a_wait_until_a_timestamp_fails_past_what_a_java_int_counts(
         )
 
 
+@pytest.mark.parametrize(
+    ("value", "cause"),
+    [
+        (2**31 - 1, None),
+        (2**31, "Wait state delay is too long."),
+        (1.5, "The SecondsPath parameter cannot be parsed as a long value: "
+              "$.s == 1.5"),
+        (True, "The SecondsPath parameter cannot be parsed as a long value: "
+               "$.s == true"),
+        (2**63, "The SecondsPath parameter cannot be parsed as a long value: "
+                f"$.s == {2**63}"),
+    ],
+)  # fmt: skip
+def test_a_seconds_path_delay_follows_the_same_limits_as_a_timestamp(
+    value: Any, cause: str | None
+) -> None:
+    definition = machine(("Sleep", {"Type": "Wait", "SecondsPath": "$.s"}))
+
+    result = execute(definition, {"s": value}, clock=VirtualClock(START))
+
+    if cause is None:
+        assert result.status == "SUCCEEDED"
+    else:
+        assert (result.error, result.cause) == (
+            "States.Runtime",
+            "An error occurred while executing the state 'Sleep' (entered at the "
+            f"event id #2). {cause}",
+        )
+
+
 def test_an_execution_past_its_timeout_ends_timed_out() -> None:
     definition = machine(("Sleep", {"Type": "Wait", "Seconds": 100}), TimeoutSeconds=10)
 
