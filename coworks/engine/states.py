@@ -1276,7 +1276,7 @@ class Map(State):
         )
         if tolerated_count is not None and tolerated_count < 0:
             raise StatesError(RUNTIME, "ToleratedFailureCount cannot be negative.")
-        tolerated_percentage = self._percentage(source, context, frame, states)
+        tolerated_percentage = self.tolerated_percentage(source, context, frame, states)
         if self.distributed:
             rt.history.add("MapRunStarted", {"mapRunArn": _map_run_arn(rt, self.name)})
         try:
@@ -1401,13 +1401,14 @@ class Map(State):
             )
         return items
 
-    def _percentage(
+    def tolerated_percentage(
         self,
         data: Any,
         context: Any,
         frame: Frame,
         states: dict[str, Any] | None,
     ) -> float:
+        """Read ``ToleratedFailurePercentage`` (literal, path or JSONata), 0 to 100."""
         spec = self.spec
         if "ToleratedFailurePercentage" in spec:
             value = spec["ToleratedFailurePercentage"]

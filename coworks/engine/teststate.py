@@ -30,7 +30,7 @@ from coworks.engine.errors import RUNTIME, StatesError
 from coworks.engine.history import History
 from coworks.engine.interpreter import ExecutionContext
 from coworks.engine.retry import error_matches
-from coworks.engine.states import Frame, Runtime, State, build_state, iso_time
+from coworks.engine.states import Frame, Map, Runtime, State, build_state, iso_time
 from coworks.engine.tasks import Callbacks
 from coworks.errors import EngineError
 
@@ -372,6 +372,12 @@ class _InspectedRun:
                 if isinstance(literal, int | float) and not isinstance(literal, bool):
                     # A percentage may have decimals; read literals as they are.
                     self.inspection[key] = literal
+                elif field == "ToleratedFailurePercentage":
+                    # Read as the execution reads it: decimals allowed, 0 to 100.
+                    assert isinstance(state, Map)
+                    self.inspection[key] = state.tolerated_percentage(
+                        source, self.context, self.frame, states
+                    )
                 else:
                     self.inspection[key] = state.integer_field(
                         field, source, self.context, self.frame, states

@@ -135,6 +135,36 @@ def test_a_caught_error_answers_the_catch_output(engine: Engine) -> None:
     }
 
 
+def tolerant_map(**fields: Any) -> dict[str, Any]:
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "Item",
+        "States": {"Item": {"Type": "Pass", "End": True}},
+    }
+    return {"Type": "Map", "ItemProcessor": processor, "End": True, **fields}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"ItemsPath": "$.items", "ToleratedFailurePercentagePath": "$.pct"},
+        {"QueryLanguage": "JSONata", "Items": "{% $states.input.items %}",
+         "ToleratedFailurePercentage": "{% $states.input.pct %}"},
+    ],
+)  # fmt: skip
+def test_a_map_reads_a_decimal_failure_percentage_as_an_execution_does(
+    engine: Engine, fields: dict[str, Any]
+) -> None:
+    answer = engine.test_state(
+        definition=json.dumps(tolerant_map(**fields)),
+        input=json.dumps({"items": [1], "pct": 2.5}),
+        inspectionLevel="DEBUG",
+    )
+
+    assert answer["status"] == "SUCCEEDED"
+    assert answer["inspectionData"]["toleratedFailurePercentage"] == 2.5
+
+
 def test_a_task_runs_the_engine_handler_when_not_mocked() -> None:
     def double(event: Any, context: Any) -> Any:
         return event["n"] * 2
