@@ -25,10 +25,11 @@ __all__ = ["Predicate", "compile_rule", "parse_timestamp"]
 Predicate = Callable[[Any, Any, Mapping[str, Any] | None], bool]
 
 # Java's ISO_OFFSET_DATE_TIME, which AWS parses timestamps with: "T" and "Z" in any
-# case, seconds optional, up to nine fraction digits, offsets +HH, +HHMM, +HH:MM.
+# case, seconds optional, up to nine fraction digits. Its offset pattern is
+# "+HH:MM:ss" parsed strictly: +HH:MM or +HH:MM:SS, never +HH nor +HHMM.
 _TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
-    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?)$"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2})(?::(\d{2}))?)$"
 )
 
 
@@ -55,9 +56,10 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
             int(match[11] or 0),
             int(match[12] or 0),
         )
-        if hours > 18 or minutes > 59 or seconds > 59:
-            return None
         delta = dt.timedelta(hours=hours, minutes=minutes, seconds=seconds)
+        # Java's ZoneOffset spans -18:00 to +18:00.
+        if minutes > 59 or seconds > 59 or delta > dt.timedelta(hours=18):
+            return None
         zone = dt.timezone(delta if match[9] == "+" else -delta)
     try:
         return dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
