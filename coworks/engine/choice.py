@@ -119,6 +119,16 @@ def _compare(kind: str, op: str) -> Callable[[Any, Any], bool]:
 
     check = checks[kind]
 
+    if kind == "String" and op != "Equals":
+
+        def string(left: Any, right: Any) -> bool:
+            if not (check(left) and check(right)):
+                return False
+            # Java orders strings by UTF-16 code unit, not by code point.
+            return _OPS[op](left.encode("utf-16-be"), right.encode("utf-16-be"))
+
+        return string
+
     def compare(left: Any, right: Any) -> bool:
         if not (check(left) and check(right)):
             return False

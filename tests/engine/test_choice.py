@@ -52,6 +52,11 @@ def test_timestamps_parse_as_aws_reads_them(text: Any, expected: Any) -> None:
          "2016-03-14T01:59:00Z", True),
         ({"IsTimestamp": True}, "2016-03-14T01:59:00Z", True),
         ({"IsNumeric": False}, "3", True),
+        # Java orders by UTF-16 code unit: U+FF5E sorts after the surrogate pair
+        # of U+1F600, though its code point is smaller.
+        ({"StringLessThan": "\uff5e"}, "\U0001f600", True),
+        ({"StringGreaterThanEquals": "\U0001f600"}, "\uff5e", True),
+        ({"StringLessThan": "b"}, "a", True),
     ],
 )  # fmt: skip
 def test_comparisons_follow_aws_types(
