@@ -1262,6 +1262,12 @@ class Map(State):
         concurrency = self.integer_field(
             "MaxConcurrency", source, context, frame, states, default=0
         )
+        if concurrency is not None and concurrency < 0:
+            raise StatesError(
+                RUNTIME,
+                "Expected non-negative integer for MaxConcurrency, got "
+                f"'{concurrency}' instead.",
+            )
         if self.batcher is not None:
             items = self._batches(items, source, context, frame, states)
         selected = [

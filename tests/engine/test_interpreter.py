@@ -628,9 +628,14 @@ def test_a_map_without_tolerance_fails_with_the_item_error() -> None:
          "not a valid float: $.t"),
         ("ToleratedFailurePercentage", 100.1,
          "ToleratedFailurePercentage must be between 0 and 100."),
+        ("MaxConcurrency", -1,
+         "Expected non-negative integer for MaxConcurrency, got '-1' instead."),
+        ("MaxConcurrency", None,
+         'The MaxConcurrencyPath field refers to value "null" which is not a '
+         "valid integer: $.t"),
     ],
 )  # fmt: skip
-def test_a_tolerance_path_to_a_bad_value_fails_as_aws_words_it(
+def test_a_map_path_field_to_a_bad_value_fails_as_aws_words_it(
     field: str, value: Any, cause: str
 ) -> None:
     state = failing_map(ItemsPath="$.items", **{field + "Path": "$.t"})
