@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import random
+import re
 import uuid
 from collections import ChainMap
 from collections.abc import Mapping, Sequence
@@ -55,6 +56,11 @@ JSONPATH = "JSONPath"
 _MAX_WAIT_SECONDS = 2**31 - 1
 
 _NOT_TRUNCATED = {"truncated": False}
+
+#: Number text a ``...Path`` field accepts, as Java parses it: no ``_`` separators,
+#: no ``inf`` or ``nan``.
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
+_DECIMAL_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 _last_time: list[Any] = [None, ""]
@@ -560,11 +566,8 @@ def _as_integer(value: Any) -> Any:
     """Read an integer the way AWS reads a ``...Path`` field: numbers or text."""
     if type(value) is float and value.is_integer():
         return int(value)
-    if type(value) is str:
-        try:
-            return int(value.strip())
-        except ValueError:
-            return value
+    if type(value) is str and _INTEGER_TEXT.fullmatch(value.strip()):
+        return int(value.strip())
     return value
 
 
@@ -1431,11 +1434,8 @@ class Map(State):
                 value = io.path_value(path, data, context, frame.view())
             except ExpressionError as exc:
                 raise StatesError(RUNTIME, exc.cause) from exc
-            if type(value) is str:
-                try:
-                    value = float(value.strip())
-                except ValueError:
-                    pass
+            if type(value) is str and _DECIMAL_TEXT.fullmatch(value.strip()):
+                value = float(value.strip())
             if type(value) not in (int, float):
                 raise StatesError(
                     RUNTIME,

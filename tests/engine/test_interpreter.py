@@ -628,6 +628,12 @@ def test_a_map_without_tolerance_fails_with_the_item_error() -> None:
          "not a valid float: $.t"),
         ("ToleratedFailurePercentage", 100.1,
          "ToleratedFailurePercentage must be between 0 and 100."),
+        ("ToleratedFailureCount", "1_0",
+         'The ToleratedFailureCountPath field refers to value "1_0" which is not '
+         "a valid integer: $.t"),
+        ("ToleratedFailurePercentage", "nan",
+         'The ToleratedFailurePercentagePath field refers to value "nan" which is '
+         "not a valid float: $.t"),
         ("MaxConcurrency", -1,
          "Expected non-negative integer for MaxConcurrency, got '-1' instead."),
         ("MaxConcurrency", None,
