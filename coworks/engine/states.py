@@ -1681,11 +1681,17 @@ def _batcher_int(
     if path is None:
         return None
     try:
-        return int(io.path_value(path, data, context, frame.view()))
-    except (ExpressionError, TypeError, ValueError) as exc:
+        value = _as_integer(io.path_value(path, data, context, frame.view()))
+    except ExpressionError as exc:
         raise StatesError(
             RUNTIME, f"The {name}Path field does not reference a valid integer: {path}"
         ) from exc
+    if type(value) is not int:
+        # A decimal or a boolean is no count of items or bytes: never truncate it.
+        raise StatesError(
+            RUNTIME, f"The {name}Path field does not reference a valid integer: {path}"
+        )
+    return value
 
 
 def _map_run_arn(rt: Runtime, state_name: str) -> str:

@@ -634,6 +634,10 @@ def test_a_map_without_tolerance_fails_with_the_item_error() -> None:
         ("ToleratedFailurePercentage", "nan",
          'The ToleratedFailurePercentagePath field refers to value "nan" which is '
          "not a valid float: $.t"),
+        ("ItemBatcher", 1.5,
+         "The MaxItemsPerBatchPath field does not reference a valid integer: $.t"),
+        ("ItemBatcher", True,
+         "The MaxItemsPerBatchPath field does not reference a valid integer: $.t"),
         ("MaxConcurrency", -1,
          "Expected non-negative integer for MaxConcurrency, got '-1' instead."),
         ("MaxConcurrency", None,
@@ -644,7 +648,12 @@ def test_a_map_without_tolerance_fails_with_the_item_error() -> None:
 def test_a_map_path_field_to_a_bad_value_fails_as_aws_words_it(
     field: str, value: Any, cause: str
 ) -> None:
-    state = failing_map(ItemsPath="$.items", **{field + "Path": "$.t"})
+    if field == "ItemBatcher":
+        state = failing_map(
+            ItemsPath="$.items", ItemBatcher={"MaxItemsPerBatchPath": "$.t"}
+        )
+    else:
+        state = failing_map(ItemsPath="$.items", **{field + "Path": "$.t"})
 
     result = execute(machine(("Map", state)), {"items": [1], "t": value})
 
