@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -640,6 +640,11 @@ class _YamlReader:
 
 
 _WS = re.compile(r"[ \t\n\r]*")
+
+#: The standard library's JSON string scanner (C-accelerated); typeshed omits it.
+_scanstring = cast(
+    "Callable[[str, int, bool], tuple[str, int]]", vars(json.decoder)["scanstring"]
+)
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")
 _LITERALS = {"true": True, "false": False, "null": None}
 
@@ -667,10 +672,10 @@ class _JsonReader:
 
     def read(self) -> None:
         try:
-            value, end = self.value(_WS.match(self.text, 0).end(), (), 0)  # type: ignore[union-attr]
+            value, end = self.value(self.skip(0), (), 0)
         except RecursionError as err:
             raise _too_deep(self.document, (), self.max_depth) from err
-        end = _WS.match(self.text, end).end()  # type: ignore[union-attr]
+        end = self.skip(end)
         if end != len(self.text):
             raise self.fail("extra data after the top-level value", end)
         if self.problems:
@@ -704,12 +709,14 @@ class _JsonReader:
 
     def string(self, offset: int) -> tuple[str, int]:
         try:
-            return json.decoder.scanstring(self.text, offset + 1, True)  # type: ignore[attr-defined,no-any-return]
+            return _scanstring(self.text, offset + 1, True)
         except json.JSONDecodeError as err:
             raise self.fail(err.msg.lower(), err.pos) from err
 
     def skip(self, offset: int) -> int:
-        return _WS.match(self.text, offset).end()  # type: ignore[union-attr]
+        match = _WS.match(self.text, offset)
+
+        return match.end() if match else offset
 
     def object(
         self, offset: int, path: Path_, depth: int
