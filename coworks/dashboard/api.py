@@ -160,3 +160,25 @@ class DashboardService(TechMicroService):
             "truncated": bool(token),
             "states": state_statuses(events),
         }
+
+    @entry("/workflows/{workflow}/executions/{name}/stop")
+    def post_stop(self, workflow: str, name: str) -> dict[str, Any]:
+        """Stop a running execution (the backend answers 409 when it is finished)."""
+        stop_date = self.backend.stop(
+            workflow,
+            name,
+            error="Dashboard.Stopped",
+            cause="Stopped from the dashboard.",
+        )
+        logger.info("The dashboard stopped %s/%s.", workflow, name)
+        return {"name": name, "status": "ABORTED", "stop_date": stop_date}
+
+    @entry("/workflows/{workflow}/executions/{name}/redrive")
+    def post_redrive(self, workflow: str, name: str) -> dict[str, Any]:
+        """Restart a failed, timed-out or aborted execution from where it stopped.
+
+        The backend answers 409 when the execution cannot be redriven.
+        """
+        redrive_date = self.backend.redrive(workflow, name)
+        logger.info("The dashboard redrove %s/%s.", workflow, name)
+        return {"name": name, "status": "RUNNING", "redrive_date": redrive_date}

@@ -152,3 +152,69 @@ def test_bad_routes_answer_json_errors(
 
     assert answer.status == status
     assert set(answer.json()) >= {"error", "message"}
+
+
+WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+
+
+def post(dashboard: Dashboard, path: str, token: str = "secret") -> Any:
+    return invoke(dashboard.api, "POST", path, headers={"Authorization": token})
+
+
+def test_stop_aborts_a_running_execution_and_only_then_redrive_restarts_it(
+    backend: Backend,
+) -> None:
+    backend.register("slow", WAIT)
+    dashboard = Dashboard(lambda: backend, authorizer=Guard())
+    started = backend.start("slow", {})
+    path = f"/workflows/slow/executions/{started.name}"
+
+    too_early = post(dashboard, path + "/redrive")
+    stopped = post(dashboard, path + "/stop")
+    after_stop = backend.describe("slow", started.name).status
+    redriven = post(dashboard, path + "/redrive")
+    after_redrive = backend.describe("slow", started.name).status
+
+    assert too_early.status == 409 and too_early.json()["error"] == "Conflict"
+    assert stopped.status == 200, stopped.json()
+    assert stopped.json()["status"] == "ABORTED" and after_stop == "ABORTED"
+    assert redriven.status == 200, redriven.json()
+    assert redriven.json()["status"] == "RUNNING" and after_redrive == "RUNNING"
+    backend.stop("slow", started.name)
+
+
+@pytest.mark.parametrize(
+    ("action", "token", "status"),
+    [
+        ("redrive", "secret", 409),
+        ("stop", "wrong", 401),
+        ("redrive", "wrong", 401),
+    ],
+    ids=["redrive-succeeded", "stop-unauthorized", "redrive-unauthorized"],
+)
+def test_refused_actions_answer_json_errors(
+    backend: Backend, action: str, token: str, status: int
+) -> None:
+    dashboard = Dashboard(lambda: backend, authorizer=Guard())
+    started = backend.start("demo", {"x": 1})
+    backend.wait("demo", started.name, 10)
+
+    answer = post(
+        dashboard, f"/workflows/demo/executions/{started.name}/{action}", token
+    )
+
+    assert answer.status == status
+    assert set(answer.json()) >= {"error", "message"}
+    assert backend.describe("demo", started.name).status == "SUCCEEDED"
+
+
+def test_actions_on_an_unknown_execution_answer_404(backend: Backend) -> None:
+    dashboard = Dashboard(lambda: backend, authorizer=Guard())
+
+    answers = [
+        post(dashboard, f"/workflows/demo/executions/ghost/{action}")
+        for action in ("stop", "redrive")
+    ]
+
+    assert [a.status for a in answers] == [404, 404]
+    assert all(set(a.json()) >= {"error", "message"} for a in answers)

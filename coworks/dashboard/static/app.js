@@ -12,16 +12,34 @@ function say(text) {
   $("message").textContent = text || "";
 }
 
-async function api(path) {
+async function api(path, method = "GET") {
   const headers = {};
   if (token()) headers.Authorization = token();
-  const response = await fetch("api" + path, { headers });
+  const response = await fetch("api" + path, { method, headers });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const text = body.message || response.statusText;
     throw new Error(`${response.status} ${body.error || ""}: ${text}`);
   }
   return body;
+}
+
+const REDRIVABLE = ["FAILED", "TIMED_OUT", "ABORTED"];
+
+// Stops or redrives the execution shown, then shows its new status.
+async function act(action) {
+  const name = state.execution;
+  const path = `/workflows/${encodeURIComponent(state.workflow)}/executions/` +
+    `${encodeURIComponent(name)}/${action}`;
+  for (const id of ["stop", "redrive"]) $(id).disabled = true;
+  try {
+    const answer = await api(path, "POST");
+    await loadExecutions(false);
+    await selectExecution(name);
+    say(`${name}: ${answer.status}`);
+  } finally {
+    for (const id of ["stop", "redrive"]) $(id).disabled = false;
+  }
 }
 
 function cell(row, text, className) {
@@ -170,6 +188,8 @@ async function selectExecution(name) {
     if (label === "Status") dd.className = "status status-" + value;
     summary.append(dt, dd);
   }
+  $("stop").hidden = execution.status !== "RUNNING";
+  $("redrive").hidden = !REDRIVABLE.includes(execution.status);
   $("execution-input").textContent = pretty(execution.input);
   $("execution-output").textContent = pretty(execution.output);
   colourGraph(workflow.graph, execution.states);
@@ -205,9 +225,10 @@ async function autoRefresh() {
   }
 }
 
-async function fromHash() {
+// Shows what the URL's hash names, or the first workflow when it names none.
+async function fromHash(workflows) {
   const params = new URLSearchParams(location.hash.slice(1));
-  const workflow = params.get("workflow");
+  const workflow = params.get("workflow") || (workflows[0] || {}).name;
   const execution = params.get("execution");
   if (params.get("status")) $("status").value = params.get("status");
   if (workflow) {
@@ -223,10 +244,7 @@ async function start() {
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     sessionStorage.setItem("coworks-token", $("token").value);
-    run(async () => {
-      await loadWorkflows();
-      await fromHash();
-    });
+    run(async () => fromHash(await loadWorkflows()));
   });
   $("status").addEventListener("change", () => {
     setHash();
@@ -234,8 +252,9 @@ async function start() {
   });
   $("refresh").addEventListener("click", () => run(() => loadExecutions(false)));
   $("more").addEventListener("click", () => run(() => loadExecutions(true)));
-  await loadWorkflows();
-  await fromHash();
+  $("stop").addEventListener("click", () => run(() => act("stop")));
+  $("redrive").addEventListener("click", () => run(() => act("redrive")));
+  await fromHash(await loadWorkflows());
   document.body.dataset.ready = "true";
   setInterval(() => run(autoRefresh), 5000);
 }
