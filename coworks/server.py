@@ -8,6 +8,10 @@ requests carrying an ``X-Amz-Target`` header with a registered prefix to another
 application (the embedded engine's AWS-protocol endpoint). Start-up and shut-down hooks
 let a mounted part start its background loop with the server and stop it after.
 
+Names can be added and removed while the site serves (the workflows part does it when
+a workflow file appears or goes): the table of names is replaced whole under a lock,
+never changed in place, so a request reads either the table before or the one after.
+
 A :class:`Server` runs a site on waitress, chosen by measurement (see
 ``docs/benchmarks.rst``): it keeps connections alive, reads bodies of any transfer
 encoding, answers malformed HTTP with a 400 by itself, and its request threads release
@@ -145,7 +149,10 @@ class Site:
         self.stage = stage
         self.max_body_size = max_body_size
         self._invoke = invoke
+        # Copy-on-write: writers build a new dict under the lock and swap it in;
+        # requests read whichever dict is current, without the lock.
         self._entries: dict[str, _Entry] = {}
+        self._entries_lock = threading.Lock()
         self._targets: list[tuple[str, WSGIApplication]] = []
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
@@ -158,6 +165,9 @@ class Site:
         self, name: str, service: Any, *, source: str | None = None
     ) -> None:
         """Serve a technical microservice under ``/<name>/``.
+
+        Safe to call while the site serves: requests see the service once this
+        returns.
 
         Args:
             name: the URL prefix, a project's service name.
@@ -187,6 +197,47 @@ class Site:
             ConfigError: the prefix is not a valid path segment or is already taken.
         """
         self._claim(prefix.strip("/"), _Entry("mount", app, source))
+
+    def remove(self, name: str) -> Any:
+        """Stop serving ``/<name>/``: its requests then get the site's 404 answer.
+
+        Safe to call while the site serves: a request already dispatched to the
+        service or application finishes; later ones are not dispatched to it.
+
+        Args:
+            name: the served name, with or without slashes.
+
+        Returns:
+            The service or application that was served there.
+
+        Raises:
+            ConfigError: nothing is served under that name.
+        """
+        name = name.strip("/")
+        with self._entries_lock:
+            entries = dict(self._entries)
+            entry = entries.pop(name, None)
+            if entry is None:
+                raise ConfigError(
+                    f"Cannot stop serving '/{name}/': nothing is served there. "
+                    f"This site serves {_listing(self._entries)}."
+                )
+            self._entries = entries
+
+        return entry.target
+
+    def source_of(self, name: str) -> str | None:
+        """Return where what serves ``/<name>/`` comes from, or ``None`` if nothing.
+
+        The answer is the ``source`` given when the name was added, or the name
+        itself when none was.
+        """
+        name = name.strip("/")
+        entry = self._entries.get(name)
+        if entry is None:
+            return None
+
+        return entry.source or name
 
     def route_amz_target(self, prefix: str, app: WSGIApplication) -> None:
         """Send requests whose ``X-Amz-Target`` starts with ``prefix`` to ``app``.
@@ -232,14 +283,15 @@ class Site:
                 f"The {entry.kind} name {name!r} cannot be served as a URL prefix: "
                 "use letters, digits, '-' and '_', starting with a letter or digit."
             )
-        taken = self._entries.get(name)
-        if taken is not None:
-            raise ConfigError(
-                f"'/{name}/' is served twice: by the {taken.kind} "
-                f"{taken.source or name!r} and by the {entry.kind} "
-                f"{entry.source or name!r}. Rename one of them."
-            )
-        self._entries[name] = entry
+        with self._entries_lock:
+            taken = self._entries.get(name)
+            if taken is not None:
+                raise ConfigError(
+                    f"'/{name}/' is served twice: by the {taken.kind} "
+                    f"{taken.source or name!r} and by the {entry.kind} "
+                    f"{entry.source or name!r}. Rename one of them."
+                )
+            self._entries = {**self._entries, name: entry}
 
     # -- what it serves ---------------------------------------------------------------
 
@@ -337,11 +389,12 @@ class Site:
         name, _, rest = path.lstrip("/").partition("/")
         if not name:
             return _json_answer(start_response, 200, self._index())
-        entry = self._entries.get(name)
+        entries = self._entries
+        entry = entries.get(name)
         if entry is None:
-            served = ", ".join(f"/{p}/" for p in self.prefixes) or "nothing yet"
             raise NotFoundError(
-                f"Nothing is served at '/{name}/': this site serves {served}."
+                f"Nothing is served at '/{name}/': this site serves "
+                f"{_listing(entries)}."
             )
 
         if entry.kind == "mount":
@@ -422,11 +475,17 @@ class Site:
         return body
 
     def _index(self) -> dict[str, Any]:
+        entries = self._entries
+
         return {
             "stage": self.stage,
-            "services": sorted(self.services),
-            "mounts": sorted(n for n, e in self._entries.items() if e.kind == "mount"),
+            "services": sorted(n for n, e in entries.items() if e.kind == "service"),
+            "mounts": sorted(n for n, e in entries.items() if e.kind == "mount"),
         }
+
+
+def _listing(entries: Mapping[str, _Entry]) -> str:
+    return ", ".join(f"/{name}/" for name in sorted(entries)) or "nothing yet"
 
 
 def _decoded_path(environ: WSGIEnvironment) -> str:

@@ -6,6 +6,7 @@ import http.client
 import json
 import logging
 import socket
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -439,3 +440,72 @@ def test_notes_added_by_parts_are_kept_in_order() -> None:
         "Authenticate with 'Authorization: token'.",
         "The dashboard is at /dashboard/.",
     ]
+
+
+def test_a_removed_name_answers_the_404_of_an_unknown_one(server: Server) -> None:
+    removed = server.site.remove("/hello/")
+
+    status, _, body = request(server, "GET", "/hello/send")
+    other, _, _ = request(server, "GET", "/mail-out/")
+
+    assert removed == "HELLO"
+    assert status == 404
+    assert body["error"] == "NotFound"
+    assert "'/hello/'" in body["message"]
+    assert "/broken/, /dashboard/, /mail-out/" in body["message"]
+    assert other == 201
+    assert "hello" not in server.site.prefixes
+
+
+def test_removing_a_name_not_served_is_an_error_listing_what_is() -> None:
+    site = Site(invoke=FakeInvoke())
+    site.add_service("hello", object())
+
+    with pytest.raises(ConfigError, match=r"'/nope/': nothing is served.*/hello/"):
+        site.remove("nope")
+
+
+def test_a_name_added_while_serving_is_served_at_once(server: Server) -> None:
+    server.site.add_service("late", "LATE", source="late.yml")
+
+    status, _, body = request(server, "GET", "/late/x")
+
+    assert (status, body["service"], body["path"]) == (201, "LATE", "/x")
+    assert server.site.source_of("late") == "late.yml"
+    assert server.site.source_of("/dashboard/") == "dashboard"
+    assert server.site.source_of("gone") is None
+
+
+@dataclass
+class GateInvoke(FakeInvoke):
+    """Holds calls to ``/wait`` until :attr:`opened` is set."""
+
+    entered: threading.Event = field(default_factory=threading.Event)
+    opened: threading.Event = field(default_factory=threading.Event)
+
+    def __call__(self, service: Any, method: str, path: str, **options: Any) -> Answer:
+        if path == "/wait":
+            self.entered.set()
+            self.opened.wait(10)
+        return super().__call__(service, method, path, **options)
+
+
+def test_a_request_in_flight_finishes_when_its_name_is_removed() -> None:
+    gate = GateInvoke()
+    site = Site(invoke=gate)
+    site.add_service("slow", "SLOW")
+    answers: list[int] = []
+
+    with Server(site, port=0) as server:
+        flight = threading.Thread(
+            target=lambda: answers.append(request(server, "GET", "/slow/wait")[0])
+        )
+        flight.start()
+        assert gate.entered.wait(10)
+        site.remove("slow")
+        after, _, _ = request(server, "GET", "/slow/wait")
+        gate.opened.set()
+        flight.join(10)
+
+    assert answers == [201]
+    assert after == 404
