@@ -24,7 +24,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from coworks.engine.clock import Clock, VirtualClock
@@ -35,6 +35,7 @@ from coworks.engine.states import (
     ExecutionTimedOut,
     Frame,
     Machine,
+    Progress,
     Runtime,
     iso_time,
     run_state,
@@ -64,16 +65,27 @@ class Checkpoint:
         variables: The workflow variables in scope (``Assign``).
         last_event_id: The id of the last history event written, so a resumed run
             numbers its events after it.
+        completed: When ``state`` is a Map or a Parallel: the output of each
+            iteration or branch that already succeeded, by index; a resumed run
+            skips them. The engine keeps them apart from the checkpoint (see
+            ``on_fanout_result``), so neither ``to_dict`` nor ``from_dict`` holds
+            them.
     """
 
     state: str
     input: Any
     variables: dict[str, Any] = field(default_factory=dict)
     last_event_id: int = 0
+    completed: dict[int, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the checkpoint as a JSON-ready dict."""
-        return asdict(self)
+        return {
+            "state": self.state,
+            "input": self.input,
+            "variables": self.variables,
+            "last_event_id": self.last_event_id,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Checkpoint:
@@ -129,6 +141,13 @@ class Listener(Protocol):
 
         A listener with a false ``wants_checkpoints`` attribute is not called, which
         saves building checkpoints nobody keeps.
+
+        A listener may also define ``on_fanout_result(index, output)``: it is then
+        called each time iteration or branch ``index`` of a top-level Map or
+        Parallel succeeds with ``output``, and with ``(None, None)`` when a Retry
+        starts that state over (forget the outputs reported for it). The outputs
+        kept for the state a run resumes at go in the checkpoint's ``completed``:
+        the resumed run does not run those iterations or branches again.
         """
         ...
 
@@ -258,6 +277,8 @@ async def run_execution(
         listener, "wants_checkpoints", True
     )
     entry = (state, data, history.last_id)
+    report = getattr(listener, "on_fanout_result", None) if wants_checkpoints else None
+    resumed = dict(resume.completed) if resume is not None else {}
     try:
         while True:
             entry = (state, data, history.last_id)
@@ -266,6 +287,9 @@ async def run_execution(
                 listener.on_checkpoint(
                     Checkpoint(state.name, data, dict(frame.variables), entry[2])
                 )
+            if state.fans_out and report is not None:
+                rt.progress = Progress(state.name, report, resumed)
+            resumed = {}
             data, following = await run_state(rt, state, data, frame)
             if following is None:
                 break

@@ -10,10 +10,13 @@ Durability: the interpreter reports a checkpoint before each top-level state. Be
 a state that can have side effects (Task, Map, Parallel) runs, the engine commits the
 events gathered since the previous checkpoint together with it, so no side effect
 follows a transition that is not on disk. Other checkpoints and the events between
-them are committed in groups every few milliseconds. When an engine opens a database
+them are committed in groups every few milliseconds. Each iteration of a top-level
+Map and each branch of a top-level Parallel that succeeds is committed too, with its
+output, before anything else runs. When an engine opens a database
 holding RUNNING executions it resumes each from its last checkpoint; a Wait state
-resumes with the time it had left, and a task waiting for a token keeps accepting the
-token it handed out, for the rest of its timeout.
+resumes with the time it had left, a top-level Map or Parallel runs only the
+iterations or branches that had not succeeded (a redrive too), and a task waiting for
+a token keeps accepting the token it handed out, for the rest of its timeout.
 
 The operations are snake_case methods taking and returning boto3-shaped dicts
 (``start_execution(stateMachineArn=..., input=...)``); refusals raise
@@ -100,6 +103,8 @@ class _Live:
     pending_checkpoint: str | None = None
     #: Old tokens this execution answers to through ``Engine._aliases``.
     aliased: list[str] | None = None
+    #: The state a resumed run starts at: its checkpoint is on disk already.
+    resumed_at: str | None = None
 
 
 class Engine:
@@ -910,6 +915,10 @@ class Engine:
                 checkpoint = Checkpoint.from_dict(record.checkpoint)
                 checkpoint.last_event_id = record.last_event_id
                 credit = self._waited(record, checkpoint, definition)
+                spec = definition.get("States", {}).get(checkpoint.state, {})
+                if spec.get("Type") in ("Map", "Parallel"):
+                    checkpoint.completed = self.store.results(record.arn)
+                live.resumed_at = checkpoint.state
             live.old_tokens = self._open_tokens(record) or None
             value = json.loads(record.input)
         with self._lock:
@@ -1103,6 +1112,12 @@ class Engine:
         self._schedule_flush()
 
     def _checkpoint(self, live: _Live, checkpoint: Checkpoint) -> None:
+        if live.resumed_at is not None:
+            resumed, live.resumed_at = live.resumed_at, None
+            if resumed == checkpoint.state:
+                # The checkpoint a run resumes from is on disk: rewriting it would
+                # forget what it keeps (a Map's outputs, open task tokens).
+                return
         # Serialised now: the interpreter may go on changing the data it holds.
         text = json.dumps(
             {
@@ -1126,6 +1141,15 @@ class Engine:
             events, live.pending = live.pending, []
             live.pending_checkpoint = None
         self.store.record(live.record.arn, events, text)
+
+    def _fanout_result(self, live: _Live, index: int | None, output: Any) -> None:
+        # A Map iteration or Parallel branch succeeded: its output is on disk, with
+        # the events that led to it, before anything else runs, so a restart or a
+        # redrive does not run it again.
+        text = "" if index is None else json.dumps(output)
+        with self._lock:
+            events, live.pending = live.pending, []
+        self.store.record_result(live.record.arn, events, index, text)
 
     def _schedule_flush(self) -> None:
         with self._lock:
@@ -1199,13 +1223,7 @@ class Engine:
     def _deliver(self, token: str, kind: str, value: Any) -> None:
         with self._lock:
             target = self._aliases.get(token, token)
-        delivered = {
-            "success": lambda: self.callbacks.succeed(target, value),
-            "failure": lambda: self.callbacks.fail(target, *value),
-            "heartbeat": lambda: self.callbacks.heartbeat(target),
-        }
-        if self.callbacks.is_waiting(target):
-            delivered[kind]()
+        if self._deliver_to(target, kind, value):
             return
 
         owner = self.store.token_owner(token)
@@ -1216,17 +1234,31 @@ class Engine:
                 "the token the task received as $$.Task.Token.",
             )
         live = self._live.get(owner)
-        if live is not None and token in (live.old_tokens or {}).values():
-            # The execution is resuming and has not reached its wait yet.
-            if kind != "heartbeat":
-                with self._lock:
-                    self._parked[token] = (kind, value)
-            return
+        if live is not None:
+            # Under the lock that _bind_token holds: the token is either still
+            # unbound (parked for the resumed task) or bound to its new wait.
+            with self._lock:
+                bound = self._aliases.get(token)
+                if bound is None and token in (live.old_tokens or {}).values():
+                    # The execution is resuming and has not reached its wait yet.
+                    if kind != "heartbeat":
+                        self._parked[token] = (kind, value)
+                    return
+            if bound is not None and self._deliver_to(bound, kind, value):
+                return
         raise EngineError(
             "TaskTimedOut",
             f"Task Timed Out: the task of token {token!r} no longer waits (it "
             "ended, timed out, or its execution stopped).",
         )
+
+    def _deliver_to(self, token: str, kind: str, value: Any) -> bool:
+        """Hand a callback to the task waiting on ``token``; False when none waits."""
+        if kind == "success":
+            return self.callbacks.succeed(token, value)
+        if kind == "failure":
+            return self.callbacks.fail(token, *value)
+        return self.callbacks.heartbeat(token)
 
     def _bind_token(self, live: _Live, key: str, token: str) -> bool:
         """Record a task token before its task runs; True to skip the handler.
@@ -1234,13 +1266,15 @@ class Engine:
         After a restart, a task that had already handed out a token does not send
         a new one: the old token is bound to the new wait instead.
         """
-        old = live.old_tokens.pop(key, None) if live.old_tokens else None
+        with self._lock:
+            old = live.old_tokens.pop(key, None) if live.old_tokens else None
+            if old is not None:
+                self._aliases[old] = token
         if old is None:
             self.store.save_token(token, live.record.arn, key)
             return False
 
         with self._lock:
-            self._aliases[old] = token
             live.aliased = [*(live.aliased or ()), old]
             parked = self._parked.pop(old, None)
         if parked is not None:
@@ -1313,6 +1347,9 @@ class _Recorder:
 
     def on_checkpoint(self, checkpoint: Checkpoint) -> None:
         self._engine._checkpoint(self._live, checkpoint)
+
+    def on_fanout_result(self, index: int | None, output: Any) -> None:
+        self._engine._fanout_result(self._live, index, output)
 
 
 class _DurableDispatcher:

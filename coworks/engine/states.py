@@ -19,7 +19,7 @@ import random
 import re
 import uuid
 from collections import ChainMap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,58 @@ class Runtime:
     region: str = "us-east-1"
     deadline: dt.datetime | None = None
     rng: random.Random = field(default_factory=random.Random)
+    progress: Progress | None = None
+
+
+class Progress:
+    """Reports the iterations or branches of the current top-level Map or Parallel
+    that succeed, so a resumed or redriven run does not run them again.
+
+    Args:
+        state: The name of the Map or Parallel state.
+        report: Called with ``(index, output)`` after each success, and with
+            ``(None, None)`` when a Retry starts the state over.
+        resumed: The outputs a resumed run starts with, by index.
+    """
+
+    __slots__ = ("_attempts", "report", "resumed", "state")
+
+    def __init__(
+        self,
+        state: str,
+        report: Callable[[int | None, Any], None],
+        resumed: Mapping[int, Any] | None = None,
+    ) -> None:
+        self.state = state
+        self.report = report
+        self.resumed = dict(resumed or {})
+        self._attempts = 0
+
+    def begin(self) -> Mapping[int, Any]:
+        """Start an attempt of the state.
+
+        Returns:
+            The outputs this attempt reuses instead of running them: those it was
+            resumed with on the first attempt, none on a Retry (AWS runs every
+            iteration of a retried Map again).
+        """
+        self._attempts += 1
+        if self._attempts == 1:
+            return self.resumed
+        self.report(None, None)
+        return {}
+
+    def succeeded(self, index: int, output: Any) -> None:
+        """Report that iteration or branch ``index`` succeeded with ``output``."""
+        self.report(index, output)
+
+
+def _progress_of(rt: Runtime, state: str, frame: Frame) -> Progress | None:
+    """Return the tracker of ``state`` when it runs at the top level, else None."""
+    progress = rt.progress
+    if progress is None or frame.outer is not None or progress.state != state:
+        return None
+    return progress
 
 
 class ExecutionTimedOut(Exception):
@@ -377,6 +429,9 @@ class State:
     failed_event: str | None = None
     #: Whether the state must name its successor (``Next``) or end (``End``).
     needs_transition = True
+    #: Whether the state runs branches or iterations whose successes a resumed
+    #: top-level run reuses (Map and Parallel).
+    fans_out = False
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         self.name = name
@@ -1151,6 +1206,7 @@ class Parallel(State):
     kind = "Parallel"
     retryable = True
     failed_event = "ParallelStateFailed"
+    fans_out = True
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         super().__init__(name, spec, query_language)
@@ -1177,12 +1233,24 @@ class Parallel(State):
                 )
 
         rt.history.add("ParallelStateStarted")
-        tasks = [
-            asyncio.ensure_future(
-                run_machine(rt, branch, branch_input, frame.child(in_parallel=True))
-            )
-            for branch in self.branches
-        ]
+        progress = _progress_of(rt, self.name, frame)
+        if progress is None:
+            tasks = [
+                asyncio.ensure_future(
+                    run_machine(rt, branch, branch_input, frame.child(in_parallel=True))
+                )
+                for branch in self.branches
+            ]
+        else:
+            reused = progress.begin()
+            tasks = [
+                asyncio.ensure_future(
+                    _tracked_branch(
+                        rt, progress, reused, index, branch, branch_input, frame
+                    )
+                )
+                for index, branch in enumerate(self.branches)
+            ]
         try:
             result = await _gather_first_failure(tasks)
         except StatesError as err:
@@ -1196,6 +1264,23 @@ class Parallel(State):
             return output, self.next, assigned
         output, assigned = self.finish_jsonpath(rt, frame, data, context, result)
         return output, self.next, assigned
+
+
+async def _tracked_branch(
+    rt: Runtime,
+    progress: Progress,
+    reused: Mapping[int, Any],
+    index: int,
+    branch: Machine,
+    branch_input: Any,
+    frame: Frame,
+) -> Any:
+    """Run one branch of a top-level Parallel, unless it succeeded before a resume."""
+    if index in reused:
+        return reused[index]
+    output = await run_machine(rt, branch, branch_input, frame.child(in_parallel=True))
+    progress.succeeded(index, output)
+    return output
 
 
 async def _gather_first_failure(tasks: Sequence[asyncio.Future[Any]]) -> list[Any]:
@@ -1224,6 +1309,7 @@ class Map(State):
     kind = "Map"
     retryable = True
     failed_event = "MapStateFailed"
+    fans_out = True
 
     def __init__(self, name: str, spec: Mapping[str, Any], query_language: str) -> None:
         super().__init__(name, spec, query_language)
@@ -1540,9 +1626,16 @@ class Map(State):
         tolerating = tolerated_count > 0 or tolerated_percentage > 0
         semaphore = asyncio.Semaphore(concurrency) if concurrency > 0 else None
         distributed = self.distributed
+        progress = _progress_of(rt, self.name, frame)
+        reused = progress.begin() if progress is not None else {}
 
         async def iteration(index: int, item: Any) -> None:
             nonlocal failures
+            if index in reused:
+                # It succeeded before the restart: its output is kept, its events
+                # are already in the history.
+                results[index] = reused[index]
+                return
             if semaphore is not None:
                 await semaphore.acquire()
             try:
@@ -1580,6 +1673,8 @@ class Map(State):
                     return
                 if not distributed:
                     history.add("MapIterationSucceeded", details)
+                if progress is not None:
+                    progress.succeeded(index, results[index])
             except asyncio.CancelledError:
                 # Another iteration failed the Map, or the execution was stopped.
                 if not distributed:

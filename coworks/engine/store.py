@@ -3,7 +3,10 @@
 One :class:`Store` wraps one SQLite database (a file in WAL mode, or ``:memory:`` for
 tests). Everything the engine must find again after a crash lives here: the state
 machines, each execution with its status and its last :class:`checkpoint
-<coworks.engine.interpreter.Checkpoint>`, and every recorded history event.
+<coworks.engine.interpreter.Checkpoint>`, every recorded history event, and the
+outputs of the iterations or branches that succeeded in the top-level Map or Parallel
+the checkpoint stands at (one row each, so a Map of thousands of items writes each
+output once).
 
 Writes are grouped: the service collects the events of one transition group in memory
 and hands them to :meth:`Store.record` together with the checkpoint that follows them,
@@ -83,6 +86,12 @@ CREATE TABLE IF NOT EXISTS task_tokens (
 );
 CREATE INDEX IF NOT EXISTS task_tokens_by_execution
     ON task_tokens (execution_arn, open);
+CREATE TABLE IF NOT EXISTS fanout_results (
+    execution_arn TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    output TEXT NOT NULL,
+    PRIMARY KEY (execution_arn, idx)
+) WITHOUT ROWID;
 """
 
 
@@ -356,6 +365,36 @@ class Store:
         with self._transaction() as db:
             _record(db, arn, events, checkpoint)
 
+    def record_result(
+        self, arn: str, events: list[dict[str, Any]], index: int | None, output: str
+    ) -> None:
+        """Append events and keep the output of a Map iteration or Parallel branch.
+
+        Args:
+            arn: The execution.
+            events: Events not stored yet, in order.
+            index: The iteration or branch that succeeded; ``None`` forgets every
+                output kept (a Retry starts the state over).
+            output: Its output, JSON text.
+        """
+        with self._transaction() as db:
+            _record(db, arn, events, None)
+            if index is None:
+                db.execute("DELETE FROM fanout_results WHERE execution_arn = ?", (arn,))
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO fanout_results (execution_arn, idx,"
+                    " output) VALUES (?, ?, ?)",
+                    (arn, index, output),
+                )
+
+    def results(self, arn: str) -> dict[int, Any]:
+        """Return the outputs kept for the Map or Parallel the checkpoint stands at."""
+        rows = self._query(
+            "SELECT idx, output FROM fanout_results WHERE execution_arn = ?", (arn,)
+        )
+        return {int(row["idx"]): json.loads(row["output"]) for row in rows}
+
     def record_many(
         self, batch: Sequence[tuple[str, list[dict[str, Any]], Checkpoint | None]]
     ) -> None:
@@ -383,7 +422,10 @@ class Store:
                 interpreter says so; the last checkpoint is kept otherwise.
         """
         with self._transaction() as db:
-            _record(db, arn, events, checkpoint)
+            # A redrive of a failed Map or Parallel reuses the outputs kept for it.
+            _record(db, arn, events, checkpoint, forget=False)
+            if status == "SUCCEEDED":
+                db.execute("DELETE FROM fanout_results WHERE execution_arn = ?", (arn,))
             db.execute(
                 "UPDATE executions SET status = ?, stop_date = ?, output = ?,"
                 " error = ?, cause = ? WHERE arn = ?",
@@ -486,6 +528,8 @@ def _record(
     arn: str,
     events: list[dict[str, Any]],
     checkpoint: Checkpoint | None,
+    *,
+    forget: bool = True,
 ) -> None:
     _insert_events(db, arn, events)
     if events:
@@ -495,7 +539,8 @@ def _record(
         )
     if checkpoint is not None:
         # A checkpoint is taken between top-level states: every task before it
-        # has ended, so its token can no longer be resumed.
+        # has ended, so its token can no longer be resumed, and the outputs kept
+        # for a Map or Parallel before it are no longer needed.
         db.execute(
             "UPDATE executions SET checkpoint = ? WHERE arn = ?",
             (
@@ -507,6 +552,8 @@ def _record(
             "UPDATE task_tokens SET open = 0 WHERE execution_arn = ? AND open = 1",
             (arn,),
         )
+        if forget:
+            db.execute("DELETE FROM fanout_results WHERE execution_arn = ?", (arn,))
 
 
 def _insert_events(
