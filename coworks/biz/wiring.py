@@ -17,8 +17,13 @@ server starts it:
    and the queues services declare in a ``queues`` attribute (an SQS event to their
    handler);
 5. fires the workflows' ``schedules``;
-6. watches the workflow files: a changed file updates its state machine (new
-   executions use the new definition, running ones finish on theirs).
+6. watches the workflow folder: a changed file updates its state machine (new
+   executions use the new definition, running ones finish on theirs); a new file is
+   compiled, registered, served and triggered like those found at start-up; a
+   removed file stops being served and triggered, while its state machine stays in
+   the backend so that its running executions finish and its history stays
+   readable. A file whose ``name:`` changes is the removal of the old name and the
+   addition of the new one.
 
 :class:`Workflows` holds that machinery and is usable without a server (tests,
 benchmarks).
@@ -82,6 +87,34 @@ class LoadedWorkflow:
     schedules: list[ScheduleEntry] = field(default_factory=list)
     queues: list[str] = field(default_factory=list)
     mtime: float = 0.0
+
+
+@dataclass
+class Reloaded:
+    """What one :meth:`Workflows.reload` changed, by workflow name.
+
+    A workflow whose file now names it differently is both removed (its old name)
+    and added (its new name). The instance is false when nothing changed.
+    """
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def __str__(self) -> str:
+        parts = [
+            f"{label} {', '.join(names)}"
+            for label, names in (
+                ("added", self.added),
+                ("updated", self.updated),
+                ("removed", self.removed),
+            )
+            if names
+        ]
+        return "; ".join(parts) or "nothing changed"
 
 
 def load_workflow_file(
@@ -305,6 +338,10 @@ class Workflows:
         stage: the stage.
         workflows: the compiled workflows (see :func:`load_workflows`).
         authorizer: the service whose ``auth`` protects the REST faces.
+        site: the ``cws run`` site serving the REST faces, on which :meth:`reload`
+            serves the workflows of new files and stops serving those of removed
+            ones. Without a site, new workflows are registered on the backend and
+            triggered, but their REST face is served nowhere.
     """
 
     def __init__(
@@ -314,27 +351,39 @@ class Workflows:
         workflows: Mapping[str, LoadedWorkflow],
         *,
         authorizer: Any = None,
+        site: Site | None = None,
     ) -> None:
         self.project = project
         self.stage = stage
         self.workflows = dict(workflows)
         self.authorizer = authorizer
+        self.site = site
         self.backend: Backend = PendingBackend()
         self.queue: MessageQueue | None = None
         self.scheduler: Scheduler | None = None
+        #: Every queue consumer running, the workflows' and the services'.
         self.consumers: list[QueueConsumer] = []
         self.services: dict[str, BizMicroService] = {
             name: self._service(workflow) for name, workflow in self.workflows.items()
         }
+        # The consumers of each workflow, so that a removed one's can be stopped.
+        self._consumers_of: dict[str, list[QueueConsumer]] = {}
+        # New files that were not loaded, with the mtime seen: they are looked at
+        # again when they change. Those refused for a name already taken also wait
+        # for a workflow to be removed.
+        self._refused: dict[Path, float] = {}
+        self._waiting_for_name: set[Path] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self._owns_backend = False
 
-    def _service(self, workflow: LoadedWorkflow) -> BizMicroService:
+    def _service(
+        self, workflow: LoadedWorkflow, backend: Backend | None = None
+    ) -> BizMicroService:
         return BizMicroService(
             workflow.name,
-            self.backend,
+            backend or self.backend,
             description=workflow.description,
             input_schema=workflow.input_schema,
             authorizer=self.authorizer,
@@ -426,15 +475,29 @@ class Workflows:
 
     def _start_consumers(self, queue: MessageQueue) -> None:
         for workflow in self.workflows.values():
-            for name in workflow.queues:
-                consumer = QueueConsumer(queue, name, self._starter(workflow.name))
-                consumer.start()
-                self.consumers.append(consumer)
+            self._consume(workflow)
         for service_name, service in self.project.services().items():
             for name in getattr(service, "queues", None) or ():
                 consumer = QueueConsumer(queue, name, self._deliverer(service_name))
                 consumer.start()
                 self.consumers.append(consumer)
+
+    def _consume(self, workflow: LoadedWorkflow) -> None:
+        """Start the consumers of a workflow's queues (once the queue is open)."""
+        if self.queue is None:
+            return
+        consumers = self._consumers_of.setdefault(workflow.name, [])
+        for name in workflow.queues:
+            consumer = QueueConsumer(self.queue, name, self._starter(workflow.name))
+            consumer.start()
+            consumers.append(consumer)
+            self.consumers.append(consumer)
+
+    def _stop_consuming(self, workflow: str) -> None:
+        """Stop a workflow's consumers, waiting for the batches they deliver."""
+        for consumer in self._consumers_of.pop(workflow, []):
+            consumer.stop()
+            self.consumers.remove(consumer)
 
     def _starter(self, workflow: str) -> Deliver:
         def start(batch: list[Message]) -> list[str]:
@@ -474,54 +537,198 @@ class Workflows:
             except Exception:
                 logger.exception("Reloading the workflows failed.")
 
-    def reload(self) -> list[str]:
-        """Recompile the workflow files changed since last loaded; register them.
+    def reload(self) -> Reloaded:
+        """Bring the workflows in line with the workflow files of the project.
 
-        A file with problems keeps its previous definition (the problems are
-        logged). New executions use the new definitions; running ones finish on the
-        definition they started with.
+        A changed file is recompiled and its state machine updated: new executions
+        use the new definition, running ones finish on the one they started with;
+        an edit with problems is logged and the previous definition stays. A new
+        file is compiled as at start-up, registered, served on the site, and its
+        queues and schedules start; one with problems, or naming a workflow already
+        served, is logged and looked at again when it changes. A removed file stops
+        being served and triggered, but its state machine stays in the backend:
+        running executions finish and their history stays readable. A file whose
+        workflow name changed is both: its old name removed, its new name added.
 
         Returns:
-            The names of the workflows updated.
+            The names of the workflows added, updated and removed.
         """
-        updated = []
+        changes = Reloaded()
         with self._lock:
+            files = self.project.workflow_files()
+            present = set(files)
             for name, workflow in list(self.workflows.items()):
-                try:
-                    mtime = workflow.file.stat().st_mtime
-                except OSError:
-                    continue
-                if mtime == workflow.mtime:
-                    continue
-                workflow.mtime = mtime
-                try:
-                    fresh = load_workflow_file(workflow.file, self.project, self.stage)
-                except ProblemsError as err:
-                    logger.warning(
-                        "%s was changed but has problems; %s keeps its previous "
-                        "definition.\n%s",
-                        workflow.file,
-                        name,
-                        err,
+                if workflow.file not in present:
+                    self._withdraw(name)
+                    changes.removed.append(name)
+                    logger.info(
+                        "Stopped serving %s: %s was removed", name, workflow.file
                     )
-                    continue
-                if fresh.name != name:
-                    logger.warning(
-                        "%s now names its workflow '%s'; renaming a workflow needs a "
-                        "restart of cws run.",
-                        workflow.file,
-                        fresh.name,
-                    )
-                    continue
-                self.workflows[name] = fresh
-                self._register(fresh)
-                self._refresh_service(fresh)
-                updated.append(name)
-                logger.info("Reloaded workflow %s from %s", name, workflow.file)
-            if updated and self.scheduler is not None:
-                self.scheduler.replace(self._schedules())
 
-        return updated
+            routes = _Routes(self.project)
+            for name, workflow in list(self.workflows.items()):
+                self._update(name, workflow, routes, changes)
+
+            self._refused = {p: m for p, m in self._refused.items() if p in present}
+            if changes.removed:
+                # A name was freed: the files refused for taking it may now have it.
+                for path in self._waiting_for_name:
+                    self._refused.pop(path, None)
+                self._waiting_for_name.clear()
+            loaded = {workflow.file for workflow in self.workflows.values()}
+            for path in files:
+                if path not in loaded:
+                    self._admit(path, routes, changes)
+
+            if changes and self.scheduler is not None:
+                self.scheduler.replace(self._schedules())
+        if changes:
+            logger.info("Reloaded the workflows: %s.", changes)
+
+        return changes
+
+    def _update(
+        self, name: str, workflow: LoadedWorkflow, routes: _Routes, changes: Reloaded
+    ) -> None:
+        """Recompile a loaded workflow's file if it changed since last loaded."""
+        try:
+            mtime = workflow.file.stat().st_mtime
+        except OSError:
+            return
+        if mtime == workflow.mtime:
+            return
+        # Remembered before compiling, so that a broken edit is logged once.
+        workflow.mtime = mtime
+        try:
+            fresh = load_workflow_file(
+                workflow.file, self.project, self.stage, routes=routes.get()
+            )
+        except ProblemsError as err:
+            logger.warning(
+                "%s was changed but has problems; %s keeps its previous "
+                "definition.\n%s",
+                workflow.file,
+                name,
+                err,
+            )
+            return
+
+        if fresh.name != name:
+            logger.info(
+                "%s now names its workflow %s instead of %s.",
+                workflow.file,
+                fresh.name,
+                name,
+            )
+            self._withdraw(name)
+            changes.removed.append(name)
+            self._add(fresh, changes)
+            return
+
+        self.workflows[name] = fresh
+        self._register(fresh)
+        self._refresh_service(fresh)
+        if fresh.queues != workflow.queues:
+            self._stop_consuming(name)
+            self._consume(fresh)
+        changes.updated.append(name)
+        logger.info("Reloaded workflow %s from %s", name, workflow.file)
+
+    def _admit(self, path: Path, routes: _Routes, changes: Reloaded) -> None:
+        """Compile a workflow file not loaded yet and add its workflow."""
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return
+        if self._refused.get(path) == mtime:
+            return
+        # Remembered now, so that a file with problems is logged once per change;
+        # forgotten once the file is loaded.
+        self._refused[path] = mtime
+        self._waiting_for_name.discard(path)
+        try:
+            fresh = load_workflow_file(
+                path, self.project, self.stage, routes=routes.get()
+            )
+        except ProblemsError as err:
+            logger.warning(
+                "The new workflow file %s has problems; it is not served until it "
+                "is fixed.\n%s",
+                path,
+                err,
+            )
+            return
+
+        self._add(fresh, changes)
+
+    def _add(self, workflow: LoadedWorkflow, changes: Reloaded) -> None:
+        """Register, serve and trigger a workflow whose file was not loaded."""
+        name, path = workflow.name, workflow.file
+        holder = self.workflows.get(name)
+        taken_by = str(holder.file) if holder is not None else None
+        if taken_by is None and self.site is not None:
+            taken_by = self.site.source_of(name)
+        if taken_by is not None:
+            self._refuse(
+                path,
+                workflow.mtime,
+                "%s names its workflow '%s', but '/%s/' is already served by %s; "
+                "%s is not served. Rename one of them ('name:' key).",
+                path,
+                name,
+                name,
+                taken_by,
+                path,
+            )
+            self._waiting_for_name.add(path)
+            return
+
+        # The REST face answers 503 until the state machine is registered, rather
+        # than a 404 for a workflow the backend does not know yet.
+        pending = PendingBackend()
+        try:
+            service = self._service(workflow, pending)
+            if self.site is not None:
+                self.site.add_service(name, service, source=str(path))
+        except ConfigError as err:
+            self._refuse(path, workflow.mtime, "%s is not served: %s", path, err)
+            return
+        try:
+            self._register(workflow)
+        except Exception:
+            if self.site is not None:
+                self.site.remove(name)
+            self._refuse(
+                path,
+                workflow.mtime,
+                "%s is not served: registering the workflow %s failed.",
+                path,
+                name,
+                exc_info=True,
+            )
+            return
+        service.backend = self.backend
+
+        self.workflows[name] = workflow
+        self.services[name] = service
+        self._refused.pop(path, None)
+        self._consume(workflow)
+        changes.added.append(name)
+        logger.info("Added workflow %s from %s", name, path)
+
+    def _refuse(
+        self, path: Path, mtime: float, message: str, *args: Any, exc_info: bool = False
+    ) -> None:
+        self._refused[path] = mtime
+        logger.warning(message, *args, exc_info=exc_info)
+
+    def _withdraw(self, name: str) -> None:
+        """Stop serving and triggering a workflow; its state machine stays."""
+        workflow = self.workflows.pop(name)
+        self.services.pop(name, None)
+        if self.site is not None and self.site.source_of(name) == str(workflow.file):
+            self.site.remove(name)
+        self._stop_consuming(name)
 
     def _refresh_service(self, workflow: LoadedWorkflow) -> None:
         fresh = self._service(workflow)
@@ -530,6 +737,22 @@ class Workflows:
         service.description = fresh.description
         service.input_schema = fresh.input_schema
         service._validator = fresh._validator
+
+
+class _Routes:
+    """The services' routes, collected on first use: most reloads compile nothing."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._routes: dict[str, set[tuple[str, str]]] | None = None
+
+    def get(self) -> dict[str, set[tuple[str, str]]]:
+        from coworks.biz.validate import catalogue_of
+
+        if self._routes is None:
+            self._routes = catalogue_of(self.project.services())
+
+        return self._routes
 
 
 def attach(site: Site, project: Project, stage: str) -> None:
@@ -544,7 +767,7 @@ def attach(site: Site, project: Project, stage: str) -> None:
         return
 
     authorizer = project.service(project.authorizer) if project.authorizer else None
-    running = Workflows(project, stage, workflows, authorizer=authorizer)
+    running = Workflows(project, stage, workflows, authorizer=authorizer, site=site)
     for name, service in running.services.items():
         site.add_service(name, service, source=str(workflows[name].file))
 

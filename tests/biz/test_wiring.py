@@ -31,7 +31,7 @@ from coworks.engine import execute
 from coworks.errors import ConfigError
 from coworks.problems import ProblemsError
 from coworks.project import Project
-from coworks.server import Server, build_site
+from coworks.server import Server, Site, build_site
 
 from .conftest import open_engine
 
@@ -201,7 +201,7 @@ def test_a_changed_workflow_file_updates_its_state_machine(
         path.write_text(path.read_text().replace("version: 1}", "version: 2}"))
         os.utime(path, (time.time() + 5, time.time() + 5))
 
-        assert workflows.reload() == ["versioned"]
+        assert workflows.reload().updated == ["versioned"]
         second = workflows.backend.start("versioned", {})
 
         assert workflows.backend.wait("versioned", first.name, 10).output == {
@@ -212,7 +212,7 @@ def test_a_changed_workflow_file_updates_its_state_machine(
         assert workflows.backend.wait("versioned", second.name, 10).output == {
             "version": 2
         }
-        assert workflows.reload() == []
+        assert not workflows.reload()
 
 
 def test_a_running_execution_finishes_on_the_definition_it_started_with(
@@ -249,9 +249,148 @@ def test_a_broken_edit_keeps_the_previous_definition(
         path.write_text("version: 1\nstates:\n  - {name: A, pas: true}\n")
         os.utime(path, (time.time() + 5, time.time() + 5))
 
-        assert workflows.reload() == []
+        assert not workflows.reload()
         started = workflows.backend.start("steady", {})
         assert workflows.backend.wait("steady", started.name, 10).output == 1
+
+
+@pytest.fixture
+def site_run(sample: Project, tmp_path: Path) -> Iterator[tuple[Workflows, str]]:
+    """Serve the sample's workflows on a site over loopback; reloads are by hand."""
+    site = Site()
+    workflows = Workflows(sample, "dev", load_workflows(sample, "dev"), site=site)
+    for name, service in workflows.services.items():
+        site.add_service(name, service, source=str(workflows.workflows[name].file))
+    engine = open_engine(tmp_path / "engine.sqlite")
+    workflows.start(EmbeddedBackend(engine), watch=None)
+    try:
+        with Server(site, port=0) as server:
+            yield workflows, server.url
+    finally:
+        workflows.stop()
+        engine.close()
+
+
+def _touch(path: Path) -> None:
+    # Some file systems keep whole-second mtimes: move it on, as a later edit would.
+    os.utime(path, (time.time() + 5, time.time() + 5))
+
+
+def test_a_workflow_file_added_while_serving_is_served_and_runs(
+    sample: Project, site_run: tuple[Workflows, str]
+) -> None:
+    workflows, url = site_run
+    before = requests.post(f"{url}/fresh/executions", json={}, timeout=30)
+    write(
+        sample,
+        "fresh",
+        """\
+        version: 1
+        states:
+          - {name: Answer, pass: true, result: {fresh: true}}
+        """,
+    )
+
+    changes = workflows.reload()
+    answer = requests.post(f"{url}/fresh/executions?wait=10", json={}, timeout=30)
+
+    assert before.status_code == 404
+    assert changes.added == ["fresh"] and not changes.updated and not changes.removed
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["output"] == {"fresh": True}
+    assert not workflows.reload()
+
+
+def test_a_removed_workflow_file_stops_being_served_but_keeps_its_history(
+    sample: Project, site_run: tuple[Workflows, str]
+) -> None:
+    workflows, url = site_run
+    path = write(
+        sample, "brief", "version: 1\nstates:\n  - {name: A, pass: true, result: 1}\n"
+    )
+    workflows.reload()
+    done = requests.post(f"{url}/brief/executions?wait=10", json={}, timeout=30)
+    path.unlink()
+
+    changes = workflows.reload()
+    gone = requests.get(f"{url}/brief/executions", timeout=30)
+
+    assert done.status_code == 200, done.text
+    assert changes.removed == ["brief"]
+    assert gone.status_code == 404
+    assert gone.json()["error"] == "NotFound"
+    kept = workflows.backend.describe("brief", done.json()["name"])
+    assert (kept.status, kept.output) == ("SUCCEEDED", 1)
+
+
+def test_a_renamed_workflow_is_served_under_its_new_name_only(
+    sample: Project, site_run: tuple[Workflows, str]
+) -> None:
+    workflows, url = site_run
+    path = write(
+        sample,
+        "named",
+        "version: 1\nname: before\nstates:\n  - {name: A, pass: true, result: 1}\n",
+    )
+    workflows.reload()
+    path.write_text(path.read_text().replace("name: before", "name: after"))
+    _touch(path)
+
+    changes = workflows.reload()
+    old = requests.get(f"{url}/before/", timeout=30)
+    new = requests.post(f"{url}/after/executions?wait=10", json={}, timeout=30)
+
+    assert (changes.added, changes.removed) == (["after"], ["before"])
+    assert old.status_code == 404
+    assert new.status_code == 200, new.text
+    assert new.json()["output"] == 1
+
+
+def test_a_new_file_taking_a_served_name_waits_until_the_name_is_free(
+    sample: Project, site_run: tuple[Workflows, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    workflows, url = site_run
+    first = write(
+        sample,
+        "first",
+        "version: 1\nname: dup\nstates:\n  - {name: A, pass: true, result: 1}\n",
+    )
+    workflows.reload()
+    write(
+        sample,
+        "second",
+        "version: 1\nname: dup\nstates:\n  - {name: A, pass: true, result: 2}\n",
+    )
+
+    refused = workflows.reload()
+    first.unlink()
+    taken_over = workflows.reload()
+    answer = requests.post(f"{url}/dup/executions?wait=10", json={}, timeout=30)
+
+    assert not refused
+    assert "already served by" in caplog.text and "first.yml" in caplog.text
+    assert (taken_over.removed, taken_over.added) == (["dup"], ["dup"])
+    assert answer.json()["output"] == 2
+
+
+def test_a_new_file_with_problems_is_logged_once_and_served_once_fixed(
+    sample: Project, site_run: tuple[Workflows, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    workflows, url = site_run
+    path = write(sample, "later", "version: 1\nstates:\n  - {name: A, pas: true}\n")
+
+    first = workflows.reload()
+    second = workflows.reload()
+    warnings = [r for r in caplog.records if "later.yml" in r.getMessage()]
+    path.write_text("version: 1\nstates:\n  - {name: A, pass: true, result: ok}\n")
+    _touch(path)
+    fixed = workflows.reload()
+    answer = requests.post(f"{url}/later/executions?wait=10", json={}, timeout=30)
+
+    assert not first and not second
+    assert len(warnings) == 1 and "later.yml:3" in warnings[0].getMessage()
+    assert fixed.added == ["later"]
+    assert answer.json()["output"] == "ok"
 
 
 def test_each_queue_message_starts_one_execution_with_its_body(
