@@ -23,7 +23,14 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from chalice.app import Chalice, CORSConfig, Request, RouteEntry
+from chalice.app import (
+    BuiltinAuthConfig,
+    Chalice,
+    ChaliceAuthorizer,
+    CORSConfig,
+    Request,
+    RouteEntry,
+)
 
 from coworks.handler import (
     HTTP,
@@ -195,6 +202,9 @@ class TechMicroService(Chalice):
         self._activated = False
         self._served: list[_Endpoint] = []
         self._endpoints: dict[str, dict[str, _Endpoint]] = {}
+        self._authorizer = _ServiceAuthorizer(self) if self.has_auth else None
+        if self._authorizer is not None:
+            self.builtin_auth_handlers.append(self._authorizer.config)
         self._compile([_Endpoint(route, self) for route in self._declared])
         folder = os.fspath(config_dir) if config_dir else _module_folder(type(self))
         self.config_dir: str = folder
@@ -265,6 +275,9 @@ class TechMicroService(Chalice):
                 route.attribute,
                 route.resource,
                 route.method,
+                # Chalice types the argument as its Authorizer, though its Swagger
+                # generator and local server take a ChaliceAuthorizer as well.
+                authorizer=self._authorizer,  # type: ignore[arg-type]
                 cors=self.cors,
             )
 
@@ -535,6 +548,32 @@ class TechMicroService(Chalice):
             raise Exception("Unauthorized") from err
 
         return policy_for(result, request)
+
+
+class _ServiceAuthorizer(ChaliceAuthorizer):
+    """The TOKEN authorizer of a service with ``auth``, as Chalice describes one.
+
+    It is set on every route, so that Chalice's packaging (its Swagger document)
+    protects each method with it, as ``cws run`` and the test client do. The service
+    is its own authorizer Lambda: its handler answers the TOKEN event. The result
+    time to live is 0: API Gateway then calls ``auth`` on every request, as the
+    local paths do, instead of reusing a policy cached for the token on other
+    routes.
+    """
+
+    def __init__(self, service: TechMicroService) -> None:
+        super().__init__("auth", service.auth)  # type: ignore[attr-defined]
+        self._answer = service._authorize
+        self.config = BuiltinAuthConfig(
+            name="auth",
+            # Chalice's convention for the handler of an app module named app.py.
+            handler_string="app.app",
+            ttl_seconds=0,
+            header="Authorization",
+        )
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return self._answer(event)
 
 
 #: Chalice decorator kinds and how a TechMicroService does the same.

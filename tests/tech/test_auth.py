@@ -125,6 +125,41 @@ def test_a_service_without_auth_is_open() -> None:
     assert TestClient(Open(admin=False)).get("/").status_code == 200
 
 
+def test_chalice_packaging_protects_every_method_with_the_token_authorizer() -> None:
+    from chalice.deploy.swagger import TemplatedSwaggerGenerator
+
+    swagger = TemplatedSwaggerGenerator().generate_swagger(Guarded())
+
+    authorizer = swagger["securityDefinitions"]["auth"]
+    assert authorizer["in"] == "header" and authorizer["name"] == "Authorization"
+    gateway = authorizer["x-amazon-apigateway-authorizer"]
+    # No caching: API Gateway asks auth on every request, as cws run does.
+    assert (gateway["type"], gateway["authorizerResultTtlInSeconds"]) == ("token", 0)
+    methods = {
+        (path, verb): operation.get("security")
+        for path, operations in swagger["paths"].items()
+        for verb, operation in operations.items()
+    }
+    assert methods == {
+        ("/items/{id}", "get"): [{"auth": []}],
+        ("/items/{id}", "put"): [{"auth": []}],
+        ("/open", "get"): [{"auth": []}],
+    }
+
+
+def test_chalice_packaging_of_a_service_without_auth_has_no_authorizer() -> None:
+    from chalice.deploy.swagger import TemplatedSwaggerGenerator
+
+    class Open(TechMicroService):
+        def get(self) -> str:
+            return "ok"
+
+    swagger = TemplatedSwaggerGenerator().generate_swagger(Open(admin=False))
+
+    assert "securityDefinitions" not in swagger or not swagger["securityDefinitions"]
+    assert "security" not in swagger["paths"]["/"]["get"]
+
+
 @pytest.mark.parametrize(
     ("policy_resources", "effect", "allowed"),
     [
