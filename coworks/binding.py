@@ -525,7 +525,7 @@ def _dataclass(cls: type) -> Converter:
 
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)
-    converters = {name: converter_for(hints.get(name, Any))[0] for name in fields}
+    converters = {name: converter_for(hints.get(name, Any)) for name in fields}
     required = {
         name
         for name, f in fields.items()
@@ -542,10 +542,17 @@ def _dataclass(cls: type) -> Converter:
         missing = sorted(required - set(value))
         if missing:
             raise Mismatch(f"missing field {missing[0]!r}")
-        try:
-            values = {key: converters[key](item, False) for key, item in value.items()}
-        except (Mismatch, ValueError, TypeError) as err:
-            raise Mismatch("a field has the wrong type") from err
+        values = {}
+        for key, item in value.items():
+            converter, expected, _ = converters[key]
+            try:
+                values[key] = converter(item, False)
+            except (Mismatch, ValueError, TypeError) as err:
+                detail = f": {err}" if isinstance(err, Mismatch) and str(err) else ""
+                raise Mismatch(
+                    f"field {key!r} expects {expected}, got {_short(item)}{detail}"
+                ) from err
+
         return cls(**values)
 
     return convert

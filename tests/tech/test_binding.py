@@ -142,7 +142,7 @@ def test_a_json_object_body_supplies_keyword_parameters(client: TestClient) -> N
 @pytest.mark.parametrize(
     ("point", "message"),
     [
-        ({"x": "a"}, "a field has the wrong type"),
+        ({"x": "a"}, "field 'x' expects int, got 'a'"),
         ({"y": 1}, "missing field 'x'"),
         ({"x": 1, "z": 1}, "unknown field 'z'"),
         ([1, 2], "expects a JSON object for Point"),
