@@ -15,7 +15,7 @@ from coworks.problems import Problem
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["compile_command", "decompile_command"]
+__all__ = ["compile_command", "decompile_command", "project_catalogue"]
 
 
 @click.command("compile")
@@ -126,6 +126,16 @@ def _catalogue(project: Any) -> dict[str, set[tuple[str, str]]]:
     from coworks.biz.validate import catalogue_of
 
     return catalogue_of(project.services())
+
+
+def project_catalogue(ctx: click.Context) -> dict[str, set[tuple[str, str]]] | None:
+    """Return the routes of the services of ``cws -p``'s project, ``None`` outside one.
+
+    ``tech`` calls are checked against them: the service, the route and its method.
+    """
+    project = _project(ctx)
+
+    return None if project is None else _catalogue(project)
 
 
 def _pairs(substitutes: tuple[str, ...]) -> dict[str, str]:

@@ -33,12 +33,19 @@ def is_asl_file(path: str) -> bool:
     return path.lower().endswith(ASL_SUFFIXES)
 
 
-def validate_file(path: str, state_machine_type: str) -> list[Problem]:
+def validate_file(
+    path: str,
+    state_machine_type: str,
+    catalogue: dict[str, set[tuple[str, str]]] | None = None,
+) -> list[Problem]:
     """Return the problems of one workflow or ASL file (empty when it is clean).
 
     Args:
         path: a YAML workflow, or an ASL JSON file.
         state_machine_type: ``"STANDARD"`` or ``"EXPRESS"``.
+        catalogue: the project's routes by service, which a workflow's ``tech`` calls
+            are checked against (see :func:`coworks.biz.validate.catalogue_of`);
+            ``None`` outside a project.
 
     Returns:
         The problems, most relevant first: those of loading, checking and compiling
@@ -60,7 +67,10 @@ def validate_file(path: str, state_machine_type: str) -> list[Problem]:
     try:
         document = load_workflow(Path(path))
         compile_document(
-            document, state_machine_type=state_machine_type, warnings=warnings
+            document,
+            catalogue=catalogue,
+            state_machine_type=state_machine_type,
+            warnings=warnings,
         )
     except ProblemsError as err:
         return list(err.problems)
@@ -118,10 +128,15 @@ def validate(
     Prints each problem with its place and fix, an OK line for each clean file, and
     the count; exits with the validation error code when any file has an error.
     """
+    from coworks.biz.commands import project_catalogue
+
+    catalogue = None
+    if not all(is_asl_file(path) for path in files):
+        catalogue = project_catalogue(ctx)
     everything: list[Problem] = []
     for path in files:
         problems = sorted(
-            validate_file(path, state_machine_type.upper()), key=relevance
+            validate_file(path, state_machine_type.upper(), catalogue), key=relevance
         )
         everything.extend(problems)
         if as_json:

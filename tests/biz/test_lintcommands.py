@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from coworks.biz.lintcommands import graph, validate
+from coworks.cli import cws
 from coworks.problems import ProblemsError
 
 GOOD_ASL = {
@@ -93,6 +94,25 @@ def test_validate_checks_yaml_workflows_through_the_compiler(tmp_path: Path) -> 
 
     assert result.exit_code == ProblemsError.exit_code
     assert f"{broken}:4:5" in result.output and "did you mean 'pass'?" in result.output
+
+
+def test_validate_checks_tech_calls_against_the_project_routes(tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parents[2] / "workflows"
+    calls = tmp_path / "calls.yml"
+    calls.write_text(
+        "version: 1\nstates:\n"
+        "  - {name: A, tech: {service: helo, get: /}}\n"
+        "  - {name: B, tech: {service: hello, get: /nope}}\n",
+        "utf-8",
+    )
+
+    inside = CliRunner().invoke(cws, ["-p", str(sample), "validate", str(calls)])
+    outside = CliRunner().invoke(cws, ["-p", str(tmp_path), "validate", str(calls)])
+
+    assert inside.exit_code == ProblemsError.exit_code, inside.output
+    assert f"{calls}:3:" in inside.output and "did you mean 'hello'?" in inside.output
+    assert f"{calls}:4:" in inside.output and "/nope" in inside.output
+    assert outside.exit_code == 0, outside.output
 
 
 def test_validate_checks_express_rules_when_asked(tmp_path: Path) -> None:
