@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -821,16 +821,23 @@ def _validators(schema: dict[str, Any]) -> tuple[Any, Any]:
     return fast, reporter
 
 
-def validate_schema(document: Document, schema: dict[str, Any]) -> list[Problem]:
+def validate_schema(
+    document: Document,
+    schema: dict[str, Any],
+    *,
+    aliases: Mapping[str, str] | None = None,
+) -> list[Problem]:
     """Validate a document against a JSON Schema (2020-12) and return its problems.
 
-    Each error becomes a sentence placed at the offending key; an unknown key gets
-    "did you mean ...?"; for ``oneOf``/``anyOf`` the branch the value came closest to
-    is reported rather than every branch.
+    Each error becomes a sentence placed at the offending key; every unknown key of a
+    mapping gets its own problem and "did you mean ...?"; for ``oneOf``/``anyOf`` the
+    branch the value came closest to is reported rather than every branch.
 
     Args:
         document: the loaded document.
         schema: the schema.
+        aliases: words users write for a key under another name (``next`` for
+            ``goto``), so that the hint names the key they meant.
 
     Returns:
         The problems, in document order (empty when the document is valid).
@@ -840,14 +847,20 @@ def validate_schema(document: Document, schema: dict[str, Any]) -> list[Problem]
         return []
 
     problems: list[Problem] = []
-    seen: set[tuple[Path_, str]] = set()
+    seen: dict[tuple[Path_, str], int] = {}
+    hints = _Hints(_schema_keys(schema), aliases or {})
     for error in validator.iter_errors(document.data):
         for leaf in _leaves(error):
-            problem = _error_problem(document, leaf)
-            marker = (problem.path, problem.message)
-            if marker not in seen:
-                seen.add(marker)
-                problems.append(problem)
+            narrow = leaf.validator == "enum"
+            for problem in _error_problems(document, leaf, hints):
+                marker = (problem.path, problem.message)
+                if marker not in seen:
+                    seen[marker] = len(problems)
+                    problems.append(problem)
+                elif narrow:
+                    # The keys of the state's own kind give the better fix than
+                    # those of every state.
+                    problems[seen[marker]] = problem
     # A key unknown everywhere is also refused by the narrower rule of its mapping's
     # kind; the first sentence says it all.
     unknown = {p.path for p in problems if p.code == "unknown-key"}
@@ -935,6 +948,113 @@ def _expected_types(types: Any) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
+@dataclass(frozen=True)
+class _Hints:
+    """What the fix of an unknown key is looked for in, beyond its mapping's keys."""
+
+    #: Every key the schema names somewhere.
+    known: frozenset[str]
+    #: Other names users give a key, and the key.
+    aliases: Mapping[str, str]
+
+    def fix(self, key: str, allowed: Iterable[str]) -> str | None:
+        """Return "did you mean ...?" for a key its mapping does not take."""
+        allowed = sorted(allowed)
+        snake = _snake_case(key)
+        if snake != key and snake in allowed:
+            return f"did you mean '{snake}'?"
+        meant = self.aliases.get(key) or self.aliases.get(snake)
+        if meant is not None and meant in allowed:
+            return f"did you mean '{meant}'?"
+        hint = did_you_mean(snake, allowed)
+        if hint is not None:
+            return hint
+        # Last, a misspelling of another tool's word: 'nxt' for 'next', so 'goto'.
+        near = difflib.get_close_matches(snake, list(self.aliases), n=1, cutoff=0.6)
+        meant = self.aliases[near[0]] if near else None
+
+        return f"did you mean '{meant}'?" if meant in allowed else None
+
+
+def _snake_case(key: str) -> str:
+    """Return ``result_path`` for ``ResultPath`` or ``resultPath``; others as given."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower()
+
+
+def _schema_keys(schema: Any) -> frozenset[str]:
+    """Return every property name a schema declares, at any depth (cached)."""
+    key = id(schema)
+    cached = _keys_cache.get(key)
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+
+    names: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            if isinstance(properties, dict):
+                names.update(properties)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    found = frozenset(names)
+    _keys_cache[key] = (schema, found)
+
+    return found
+
+
+_keys_cache: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def _error_problems(
+    document: Document, error: ValidationError, hints: _Hints
+) -> list[Problem]:
+    """Return the problems one schema error stands for: one per unknown key."""
+    validator = error.validator
+    if validator in ("additionalProperties", "unevaluatedProperties"):
+        allowed = _allowed_keys(error.schema)
+        instance = error.instance
+        extra = [k for k in instance if k not in allowed] if allowed is not None else []
+        if not extra:
+            extra = list(_extra_from_message(error.message)) or ["?"]
+        return [
+            _unknown_key(document, (*error.absolute_path, key), allowed, hints)
+            for key in extra
+        ]
+    if (
+        validator == "enum"
+        and "propertyNames" in error.schema_path
+        and isinstance(error.instance, str)
+        and error.instance not in hints.known
+    ):
+        # A key the schema knows nowhere is a misspelling, not a misplaced key.
+        names = {v for v in error.validator_value if isinstance(v, str)}
+        path = (*error.absolute_path, error.instance)
+        return [_unknown_key(document, path, names, hints)]
+
+    return [_error_problem(document, error)]
+
+
+def _unknown_key(
+    document: Document, path: Path_, allowed: set[str] | None, hints: _Hints
+) -> Problem:
+    key = str(path[-1])
+    hint = hints.fix(key, allowed or ())
+    if hint is None and allowed:
+        hint = "expected one of: " + ", ".join(sorted(allowed)) + "."
+
+    return document.problem(
+        path,
+        f"Unknown key '{key}'.",
+        hint=hint,
+        code="unknown-key",
+        rank=RANK_STRUCTURE,
+        at_key=True,
+    )
+
+
 def _error_problem(document: Document, error: ValidationError) -> Problem:
     path: Path_ = tuple(error.absolute_path)
     validator = error.validator
@@ -958,18 +1078,6 @@ def _error_problem(document: Document, error: ValidationError) -> Problem:
         hint = hint[0].upper() + hint[1:]
         description = None
         code = "key-not-here"
-    elif validator in ("additionalProperties", "unevaluatedProperties"):
-        allowed = _allowed_keys(error.schema)
-        extra = [k for k in instance if k not in allowed] if allowed is not None else []
-        if not extra:
-            extra = list(_extra_from_message(error.message))
-        key = extra[0] if extra else "?"
-        path = (*path, key)
-        message = f"Unknown key '{key}'."
-        hint = did_you_mean(str(key), allowed or ())
-        if hint is None and allowed:
-            hint = "expected one of: " + ", ".join(sorted(allowed)) + "."
-        code = "unknown-key"
     elif validator == "required":
         missing = _extra_from_message(error.message) or [str(value)]
         message = f"The required key '{missing[0]}' is missing."

@@ -121,6 +121,16 @@ def validate_workflow(
         raise ProblemsError(problems)
 
 
+#: Keys written under ASL's (or another tool's) name, and the DSL's key for each. ASL
+#: names in PascalCase need no entry: ``ResultPath`` is hinted as ``result_path``.
+KEY_ALIASES: dict[str, str] = {
+    "next": "goto",
+    "next_state": "goto",
+    "then": "goto",
+    "transition": "goto",
+}
+
+
 def check_workflow(
     document: Document, *, catalogue: Catalogue | None = None
 ) -> list[Problem]:
@@ -134,7 +144,9 @@ def check_workflow(
     Returns:
         The problems (errors and warnings); empty when the workflow is sound.
     """
-    problems = validate_schema(document, load_schema("workflow.schema.json"))
+    problems = validate_schema(
+        document, load_schema("workflow.schema.json"), aliases=KEY_ALIASES
+    )
     checker = _Checker(document, catalogue)
     checker.check()
 
@@ -299,6 +311,15 @@ class _Checker(ProblemCollector):
         kind = kinds[0]
         language = state.get("query_language", self.language)
 
+        if "goto" in state and state.get("end") is True:
+            self.report(
+                (*path, "end"),
+                f"The state '{name}' both goes to '{state['goto']}' and ends the "
+                "workflow.",
+                "keep 'goto' to go on, or 'end: true' to stop here; not both.",
+                code="goto-and-end",
+                rank=RANK_STRUCTURE,
+            )
         for key in ("goto", "default"):
             target = state.get(key)
             if isinstance(target, str) and not (

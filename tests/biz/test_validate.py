@@ -40,6 +40,18 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
         "did you mean 'result_path'?",
     ),
     (
+        "goto and end on one state",
+        """\
+        version: 1
+        states:
+          - {name: A, pass: true, goto: B, end: true}
+          - {name: B, succeed: true}
+        """,
+        "3:36",
+        "The state 'A' both goes to 'B' and ends the workflow.",
+        "keep 'goto' to go on, or 'end: true' to stop here; not both.",
+    ),
+    (
         "key of another kind of state",
         """\
         version: 1
@@ -290,6 +302,67 @@ def test_each_mistake_is_reported_where_it_is_with_the_fix(
     if hint is not None:
         assert first.hint == hint
     assert first.source_line is not None
+
+
+def test_every_unknown_key_of_a_mapping_is_reported_with_its_own_fix() -> None:
+    found = problems(
+        """\
+        version: 1
+        commnet: hello
+        timout_seconds: 10
+        states:
+          - name: A
+            pass: true
+            comentt: x
+            input_pth: $.x
+            retyr: []
+          - {name: B, succeed: true}
+        """
+    )
+
+    assert [(p.line, p.message, p.hint) for p in found] == [
+        (2, "Unknown key 'commnet'.", "did you mean 'comment'?"),
+        (3, "Unknown key 'timout_seconds'.", "did you mean 'timeout_seconds'?"),
+        (7, "Unknown key 'comentt'.", "did you mean 'comment'?"),
+        (8, "Unknown key 'input_pth'.", "did you mean 'input_path'?"),
+        # A pass state takes no retry: its own keys are the list to choose from.
+        (
+            9,
+            "Unknown key 'retyr'.",
+            "expected one of: assign, comment, end, goto, input_path, name, output, "
+            "output_path, parameters, pass, query_language, result, result_path.",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [
+        ("next", "goto"),
+        ("nxt", "goto"),
+        ("Next", "goto"),
+        ("ResultPath", "result_path"),
+        ("inputPath", "input_path"),
+        ("Comment", "comment"),
+    ],
+)
+def test_keys_written_as_in_asl_are_hinted_with_the_dsl_name(
+    key: str, meant: str
+) -> None:
+    found = problems(
+        f"""\
+        version: 1
+        states:
+          - name: A
+            pass: true
+            {key}: B
+          - {{name: B, succeed: true}}
+        """
+    )
+
+    assert [(p.message, p.hint) for p in found][:1] == [
+        (f"Unknown key '{key}'.", f"did you mean '{meant}'?")
+    ]
 
 
 def test_all_problems_are_collected_most_fundamental_first() -> None:
