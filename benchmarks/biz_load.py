@@ -7,9 +7,9 @@ on loopback (embedded engine, SQLite file, ``--threads 32``). In this process, 3
 client threads, each with its own keep-alive HTTP session, take execution names from
 a shared counter and ``POST /bench/executions?name=<name>`` with a small JSON input.
 The name makes a start idempotent, so a client whose connection breaks retries the
-same name until it gets an answer: 202 (started), or 409 (the name was already
-started and has finished since). Every answer other than 202/409 is counted as an
-error.
+same name until it gets an answer: 202, whether that start or an earlier attempt of
+it started the execution, running or finished since. Every answer other than 202 is
+counted as an error (a 5xx answer is also retried).
 
 1. Steady: ``--starts`` starts (5,000 by default). Reported: throughput (starts
    answered per second of wall time), the median and 99th percentile of a start's
@@ -179,7 +179,7 @@ class Load:
                     self.answers[answer.status_code] += 1
                     if first:
                         self.latencies.append(elapsed)
-                    if answer.status_code in (202, 409):
+                    if answer.status_code == 202:
                         self.accepted.append(name)
                         if self.watch_for and len(self.accepted) >= self.watch_for:
                             self.accepted_event.set()

@@ -32,10 +32,11 @@ from typing import Any
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 
-from coworks.biz.backend import MAX_INPUT_BYTES, STATUSES, Backend
+from coworks.biz.backend import MAX_INPUT_BYTES, STATUSES, Backend, Execution
 from coworks.errors import (
     BadRequestError,
     ConfigError,
+    ConflictError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
@@ -136,11 +137,14 @@ class BizMicroService(TechMicroService):
             )
         data = self._input(event)
 
-        started = self.backend.start(self.workflow, data, name=name)
+        try:
+            started = self.backend.start(self.workflow, data, name=name)
+        except ConflictError as err:
+            started = self._started_before(name, data, err)
         answer: dict[str, Any] = {
             "arn": started.arn,
             "name": started.name,
-            "status": "RUNNING",
+            "status": started.status,
             "start_date": started.start_date,
         }
         if wait is None:
@@ -151,6 +155,36 @@ class BizMicroService(TechMicroService):
             return {**answer, "status": detail.status}, 202
 
         return detail.to_dict(), 200
+
+    def _started_before(
+        self, name: str | None, data: Any, conflict: ConflictError
+    ) -> Execution:
+        """Return the execution a repeated named start with the same input refers to.
+
+        Step Functions takes a repeated start (same name, same input) only while the
+        execution runs and refuses it once it finished. The REST face answers it as
+        the first start was answered, finished or not, so that a client may retry a
+        start whose answer it lost at any time.
+
+        Raises:
+            ConflictError: ``conflict`` when it is not about a name already used, or
+                a new one when that execution was started with another input.
+        """
+        if name is None or (conflict.details or {}).get("code") != (
+            "ExecutionAlreadyExists"
+        ):
+            raise conflict
+        detail = self.backend.describe(self.workflow, name)
+        if _canonical(detail.input) != _canonical(data):
+            raise ConflictError(
+                f"The execution {name!r} of '{self.workflow}' was started with "
+                "another input; a repeated start must send the same input. Pick "
+                "another name to start a new execution.",
+                details={"code": "ExecutionAlreadyExists"},
+            ) from conflict
+        logger.debug("%s of %s was started before: answering it", name, self.workflow)
+
+        return detail
 
     def _input(self, event: Mapping[str, Any]) -> Any:
         """Return the execution input in a start request, checked."""
@@ -302,6 +336,14 @@ def _limit(value: int) -> int:
             f"The limit {value} is out of range; use a number from 1 to {MAX_PAGE}."
         )
     return value
+
+
+def _canonical(value: Any) -> str:
+    """Return a JSON value as text with sorted keys, so that equal inputs compare equal.
+
+    Text rather than Python equality keeps ``true`` apart from ``1``.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _json_path(path: Any) -> str:

@@ -120,6 +120,25 @@ def test_a_named_start_is_idempotent(client: Client) -> None:
     client.post("/slow/executions/order-42/stop")
 
 
+def test_a_named_start_repeated_after_its_execution_finished_answers_as_the_first(
+    client: Client,
+) -> None:
+    first = client.post("/greet/executions?name=o1&wait=10", json={"who": "Ada"})
+    again = client.post("/greet/executions?name=o1", json={"who": "Ada"})
+    waited = client.post("/greet/executions?name=o1&wait=10", json={"who": "Ada"})
+    other = client.post("/greet/executions?name=o1", json={"who": "Bob"})
+
+    assert first.status_code == 200, first.text
+    assert again.status_code == 202, again.text
+    assert (again.json()["arn"], again.json()["name"]) == (first.json()["arn"], "o1")
+    assert again.json()["status"] == "SUCCEEDED"
+    assert waited.status_code == 200 and waited.json() == first.json()
+    assert other.status_code == 409
+    assert "another input" in other.json()["message"]
+    listed = client.get("/greet/executions").json()["executions"]
+    assert [e["name"] for e in listed] == ["o1"]
+
+
 def test_a_failed_execution_is_described_with_its_error_and_cause(
     client: Client,
 ) -> None:
