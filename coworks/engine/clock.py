@@ -9,6 +9,7 @@ workflow that waits a day finishes at once in a test.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import logging
 from collections.abc import Awaitable
@@ -65,6 +66,13 @@ class RealClock:
         return await asyncio.wait_for(awaitable, max(0.0, timeout))
 
 
+#: The virtual waits enclosing the running code: (virtual deadline, loop time at
+#: which the wait gives up).
+_ENCLOSING_WAITS: contextvars.ContextVar[tuple[tuple[dt.datetime, float], ...]] = (
+    contextvars.ContextVar("coworks_enclosing_waits", default=())
+)
+
+
 class VirtualClock:
     """A clock whose time moves only when something sleeps on it.
 
@@ -75,15 +83,19 @@ class VirtualClock:
     Work done outside the loop (a task handler in its thread) takes real time that
     the virtual clock cannot skip. :meth:`wait_for` therefore waits at most
     ``real_limit`` real seconds for it before declaring the virtual timeout reached,
-    so a handler stuck past its ``TimeoutSeconds`` does not hold a test up.
+    so a handler stuck past its ``TimeoutSeconds`` does not hold a test up. Nested
+    waits keep the order of their virtual deadlines: a heartbeat of 2 s inside a
+    task timeout of 3 s times out first, as it would in real time.
 
     Args:
         start: The first instant; naive datetimes are taken as UTC.
-        real_limit: The most real seconds :meth:`wait_for` waits.
+        real_limit: The most real seconds :meth:`wait_for` waits; ``None`` waits the
+            whole timeout in real seconds, for handlers doing real work (``cws
+            exec`` calling a project's services).
     """
 
     def __init__(
-        self, start: dt.datetime | None = None, *, real_limit: float = 1.0
+        self, start: dt.datetime | None = None, *, real_limit: float | None = 1.0
     ) -> None:
         self.real_limit = real_limit
         if start is None:
@@ -115,13 +127,26 @@ class VirtualClock:
             TimeoutError: the awaitable did not finish in time.
         """
         start = self._now
+        deadline = start + dt.timedelta(seconds=timeout)
+        real = timeout if self.real_limit is None else min(timeout, self.real_limit)
+        loop_now = asyncio.get_running_loop().time()
+        enclosing = _ENCLOSING_WAITS.get()
+        for later, gives_up in enclosing:
+            # An enclosing wait that ends later in virtual time must give up later
+            # in real time too: this one gives up a little before it.
+            if later > deadline:
+                real = min(real, (gives_up - loop_now) * 0.9)
+        real = max(0.0, real)
+        # Set before wait_for wraps the awaitable in a task, which copies the
+        # context: the waits nested in it see this one.
+        token = _ENCLOSING_WAITS.set((*enclosing, (deadline, loop_now + real)))
         try:
-            return await asyncio.wait_for(
-                awaitable, max(0.0, min(timeout, self.real_limit))
-            )
+            return await asyncio.wait_for(awaitable, real)
         except TimeoutError:
-            self._now = max(self._now, start + dt.timedelta(seconds=timeout))
+            self._now = max(self._now, deadline)
             raise
+        finally:
+            _ENCLOSING_WAITS.reset(token)
 
     def advance(self, seconds: float) -> None:
         """Move the virtual time forward by ``seconds`` without sleeping."""

@@ -60,3 +60,45 @@ def test_the_real_clock_is_aware_and_waits_for_real() -> None:
 
     assert clock.now().tzinfo is not None
     assert asyncio.run(clock.wait_for(quick(), 1)) == "done"
+
+
+def test_nested_virtual_waits_time_out_in_the_order_of_their_deadlines() -> None:
+    clock = VirtualClock(START, real_limit=0.05)
+    fired: list[str] = []
+
+    async def never() -> None:
+        await asyncio.sleep(10)
+
+    async def inner() -> None:
+        # As a heartbeat inside a task timeout: it fails the task its own way.
+        try:
+            await clock.wait_for(never(), 2)
+        except TimeoutError:
+            fired.append("inner")
+            raise LookupError("heartbeat") from None
+
+    async def outer() -> None:
+        try:
+            await clock.wait_for(inner(), 3)
+        except TimeoutError:
+            fired.append("outer")
+            raise
+
+    with pytest.raises(LookupError):
+        asyncio.run(outer())
+
+    # Both would wait the same real limit; the one ending first in virtual time fires.
+    assert fired[0] == "inner"
+    assert clock.now() == START + dt.timedelta(seconds=2)
+
+
+def test_a_virtual_clock_without_real_limit_gives_real_work_its_whole_timeout() -> None:
+    clock = VirtualClock(START, real_limit=None)
+
+    async def work() -> str:
+        await asyncio.sleep(0.2)
+        return "done"
+
+    assert asyncio.run(clock.wait_for(work(), 0.5)) == "done"
+    with pytest.raises(TimeoutError):
+        asyncio.run(clock.wait_for(work(), 0.05))
