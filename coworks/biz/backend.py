@@ -84,6 +84,7 @@ _ERRORS: dict[str, type[HTTPError]] = {
     "InvalidExecutionInput": BadRequestError,
     "InvalidDefinition": BadRequestError,
     "ValidationException": BadRequestError,
+    "NotImplemented": NotImplementedByBackendError,
     "ExecutionLimitExceeded": TooManyRequestsError,
     "ThrottlingException": TooManyRequestsError,
     "StateMachineLimitExceeded": TooManyRequestsError,
@@ -678,6 +679,15 @@ class StepFunctionsBackend(StatesBackend):
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             code = str(error.get("Code") or "")
             message = str(error.get("Message") or err)
+            if status == 501 or code in ("UnknownOperationException", "NotImplemented"):
+                # An endpoint that is not AWS (LocalStack, moto) lacks the operation:
+                # a lasting refusal, not an outage to retry.
+                operation = getattr(err, "operation_name", None) or "this operation"
+                return "NotImplemented", (
+                    f"The Step Functions endpoint does not implement {operation} "
+                    f"({code or status}: {message}). Use AWS or the engine's own "
+                    "endpoint for it."
+                )
             if status >= 500 or not code or code.isdigit():
                 raise ServiceUnavailableError(
                     f"Step Functions answered {code or status}: {message}",

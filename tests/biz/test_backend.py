@@ -307,7 +307,7 @@ def test_a_failed_execution_is_redriven_from_the_failed_state(
 def test_a_succeeded_execution_cannot_be_redriven(
     backend: Backend, unique: str, request: pytest.FixtureRequest
 ) -> None:
-    from coworks.biz.backend import ServiceUnavailableError
+    from coworks.biz.backend import NotImplementedByBackendError
 
     backend.register(f"greet-{unique}", GREET)
     started = backend.start(f"greet-{unique}", {"who": "a"})
@@ -315,6 +315,6 @@ def test_a_succeeded_execution_cannot_be_redriven(
 
     # moto does not implement RedriveExecution: it must still be a clean error.
     on_moto = request.node.callspec.params["backend"] == "stepfunctions"
-    expected = ServiceUnavailableError if on_moto else ConflictError
+    expected = NotImplementedByBackendError if on_moto else ConflictError
     with pytest.raises(expected):
         backend.redrive(f"greet-{unique}", started.name)

@@ -28,6 +28,23 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+#: Fails on its first run (States.ArrayGetItem at index -1) and succeeds once
+#: redriven, when $$.Execution.RedriveCount makes the index 0.
+ONCE: dict[str, Any] = {
+    "StartAt": "Once",
+    "States": {
+        "Once": {
+            "Type": "Pass",
+            "Parameters": {
+                "redriven.$": "States.ArrayGetItem(States.Array(true), "
+                "States.MathAdd($$.Execution.RedriveCount, -1))"
+            },
+            "End": True,
+        }
+    },
+}
+
+
 class Guard:
     """An authorizer service: the token 'secret' is let in."""
 
@@ -64,6 +81,7 @@ def client(backend: Backend, unique: str) -> Iterator[Client]:
     for name, definition, schema in (
         ("greet", GREET, SCHEMA),
         ("slow", SLOW, None),
+        ("once", ONCE, None),
     ):
         backend.register(f"{name}-{unique}", definition)
         site.add_service(
@@ -371,5 +389,42 @@ def test_redriving_a_succeeded_execution_is_refused_cleanly(
 
     # moto does not implement RedriveExecution; the engine refuses as AWS does.
     on_moto = request.node.callspec.params["backend"] == "stepfunctions"
-    assert answer.status_code == (503 if on_moto else 409)
+    assert answer.status_code == (501 if on_moto else 409)
     assert set(answer.json()) >= {"error", "message"}
+
+
+def test_a_failed_execution_is_redriven_over_rest_and_then_succeeds(
+    client: Client, backend: Backend, unique: str, request: pytest.FixtureRequest
+) -> None:
+    if request.node.callspec.params["backend"] == "stepfunctions":
+        pytest.skip("moto does not implement RedriveExecution (see the 501 test)")
+    failed = client.post("/once/executions?wait=10", json={}).json()
+
+    answer = client.post(f"/once/executions/{failed['name']}/redrive")
+    backend.wait(f"once-{unique}", failed["name"], 10)
+    described = client.get(f"/once/executions/{failed['name']}").json()
+
+    assert failed["status"] == "FAILED", failed
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "RUNNING" and answer.json()["redrive_date"]
+    assert (described["status"], described["output"]) == (
+        "SUCCEEDED",
+        {"redriven": True},
+    )
+    assert described["redrive_count"] == 1
+
+
+def test_a_redrive_the_backend_does_not_implement_answers_501(
+    client: Client, request: pytest.FixtureRequest
+) -> None:
+    if request.node.callspec.params["backend"] != "stepfunctions":
+        pytest.skip("only moto lacks RedriveExecution")
+    failed = client.post("/once/executions?wait=10", json={}).json()
+
+    answer = client.post(f"/once/executions/{failed['name']}/redrive")
+
+    assert answer.status_code == 501, answer.text
+    body = answer.json()
+    assert body["error"] == "NotImplemented"
+    assert "RedriveExecution" in body["message"]
+    assert "Traceback" not in answer.text
