@@ -3,7 +3,8 @@
 ``cws exec W --input JSON`` runs one execution of the workflow ``W`` to its end in
 this process, on a virtual clock (waits and retry back-offs take no time), with its
 Task states calling the project's services in-process; it prints the result and a
-compact trace of the states. ``cws executions W`` lists the recent executions the
+compact trace of the states. The input is checked against the workflow's
+``input_schema`` first, as the REST face checks it. ``cws executions W`` lists the recent executions the
 stage's backend holds (those ``cws run`` ran).
 """
 
@@ -153,6 +154,7 @@ def exec_command(
 ) -> None:
     """Run one execution of WORKFLOW to its end, in-process, on a virtual clock."""
     from coworks.biz.queue import SEND_MESSAGE, MessageQueue, send_message_handler
+    from coworks.biz.service import InputSchema
     from coworks.biz.wiring import load_workflows, task_handlers
     from coworks.engine import execute
 
@@ -166,10 +168,14 @@ def exec_command(
             f"The project has no workflow '{workflow}'. Its workflows: {known}."
         )
 
+    loaded = workflows[workflow]
+    if loaded.input_schema is not None:
+        InputSchema(workflow, loaded.input_schema, source=str(loaded.file)).check(data)
+
     handlers = task_handlers(project, stage)
     queue = MessageQueue(":memory:")
     handlers[SEND_MESSAGE] = send_message_handler(queue)
-    result = execute(workflows[workflow].definition, data, handlers=handlers)
+    result = execute(loaded.definition, data, handlers=handlers)
     queue.close()
 
     if as_json:

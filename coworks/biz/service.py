@@ -52,6 +52,75 @@ MAX_WAIT = 29.0
 MAX_PAGE = 1000
 
 
+class InvalidInputError(BadRequestError):
+    """An execution input does not match its workflow's input schema.
+
+    ``details`` lists every problem as ``{"path": "$.items[1]", "message": ...}``.
+    Over REST it is a 400; ``cws exec`` exits with 2, as for a malformed ``--input``.
+    """
+
+    exit_code = 2
+
+
+class InputSchema:
+    """A workflow's input schema, checked once, then applied to each input.
+
+    The REST face and ``cws exec`` check inputs through it, so that both report the
+    same problems in the same words.
+
+    Args:
+        workflow: the workflow's name, for messages.
+        schema: the JSON Schema (``True`` and ``False`` included).
+        source: the workflow file, for messages.
+
+    Raises:
+        ConfigError: the schema is not a valid JSON Schema.
+    """
+
+    def __init__(
+        self,
+        workflow: str,
+        schema: Mapping[str, Any] | bool,
+        *,
+        source: str | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.schema = schema if isinstance(schema, bool) else dict(schema)
+        try:
+            Draft202012Validator.check_schema(self.schema)
+        except SchemaError as err:
+            raise ConfigError(
+                f"The input_schema of the workflow '{workflow}'"
+                f"{' in ' + source if source else ''} is not a valid JSON Schema: "
+                f"{err.message}. Fix it at {_json_path(err.absolute_path)}."
+            ) from err
+        self._validator = Draft202012Validator(self.schema)
+
+    def problems(self, data: Any) -> list[dict[str, str]]:
+        """Return every problem of an input, by JSON path, ``[]`` when it matches."""
+        errors = sorted(
+            self._validator.iter_errors(data), key=lambda e: list(e.absolute_path)
+        )
+
+        return [
+            {"path": _json_path(e.absolute_path), "message": e.message} for e in errors
+        ]
+
+    def check(self, data: Any) -> None:
+        """Raise :class:`InvalidInputError` listing every problem of an input."""
+        problems = self.problems(data)
+        if not problems:
+            return
+        listed = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
+
+        raise InvalidInputError(
+            f"The input does not match the input_schema of '{self.workflow}' "
+            f"({len(problems)} problem{'s' if len(problems) > 1 else ''}): "
+            f"{listed}. Nothing was started: correct the input and start again.",
+            details=problems,
+        )
+
+
 class BizMicroService(TechMicroService):
     """The REST face of one workflow, over a backend.
 
@@ -88,17 +157,11 @@ class BizMicroService(TechMicroService):
             if isinstance(input_schema, bool | None)
             else dict(input_schema)
         )
-        self._validator: Draft202012Validator | None = None
-        if self.input_schema is not None:
-            try:
-                Draft202012Validator.check_schema(self.input_schema)
-            except SchemaError as err:
-                raise ConfigError(
-                    f"The input_schema of the workflow '{workflow}'"
-                    f"{' in ' + source if source else ''} is not a valid JSON Schema: "
-                    f"{err.message}. Fix it at {_json_path(err.absolute_path)}."
-                ) from err
-            self._validator = Draft202012Validator(self.input_schema)
+        self._validator: InputSchema | None = (
+            None
+            if self.input_schema is None
+            else InputSchema(workflow, self.input_schema, source=source)
+        )
         if authorizer is not None:
             self.auth = authorizer.auth
 
@@ -218,24 +281,18 @@ class BizMicroService(TechMicroService):
                     "JSON document."
                 ) from None
 
-        if self._validator is not None:
-            errors = sorted(
-                self._validator.iter_errors(data), key=lambda e: list(e.absolute_path)
-            )
-            if errors:
-                problems = [
-                    {"path": _json_path(e.absolute_path), "message": e.message}
-                    for e in errors
-                ]
-                listed = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
-                raise BadRequestError(
-                    f"The input does not match the input_schema of '{self.workflow}' "
-                    f"({len(problems)} problem{'s' if len(problems) > 1 else ''}): "
-                    f"{listed}. Nothing was started.",
-                    details=problems,
-                )
+        self.check_input(data)
 
         return data
+
+    def check_input(self, data: Any) -> None:
+        """Check an execution input against the workflow's input schema, if any.
+
+        Raises:
+            InvalidInputError: the input does not match; it lists every problem.
+        """
+        if self._validator is not None:
+            self._validator.check(data)
 
     def get_executions(
         self,

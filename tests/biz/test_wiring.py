@@ -870,3 +870,23 @@ def test_a_stage_on_aws_serves_the_deployed_state_machines(
     assert answer.json()["output"] == {"said": "hi"}
     assert ":execution:sample-echo-cloud:" in answer.json()["arn"]
     assert code == 0 and answer.json()["name"] in out
+
+
+def test_cws_exec_refuses_an_input_against_the_schema_listing_every_problem(
+    sample: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = cws(
+        capsys,
+        "-p",
+        str(sample.folder),
+        "exec",
+        "order",
+        "--input",
+        '{"item": 3, "quantity": 0}',
+    )
+
+    assert code == 2
+    assert "input_schema of 'order' (2 problems)" in err
+    assert "$.item: 3 is not of type 'string'" in err
+    assert "$.quantity: 0 is less than the minimum of 1" in err
+    assert out == ""
