@@ -4,8 +4,9 @@
 this process, on a virtual clock (waits and retry back-offs take no time), with its
 Task states calling the project's services in-process; it prints the result and a
 compact trace of the states. The input is checked against the workflow's
-``input_schema`` first, as the REST face checks it. ``cws executions W`` lists the recent executions the
-stage's backend holds (those ``cws run`` ran).
+``input_schema`` first, as the REST face checks it. ``cws executions W`` lists the
+recent executions the stage's backend holds (those ``cws run`` ran; ``cws exec``
+records none).
 """
 
 from __future__ import annotations
@@ -256,7 +257,8 @@ def _reading_backend(project: Any, stage: str) -> Backend:
     if not path.exists():
         raise ConfigError(
             f"No executions are recorded for the stage '{stage}' yet ({path} does not "
-            "exist). Start some with cws run or cws exec first."
+            "exist). Start some with cws run first (over REST, or from its queues and "
+            "schedules); cws exec runs in-process and records nothing."
         )
     engine = Engine(
         path, region=settings.region, account=settings.account, resume=False

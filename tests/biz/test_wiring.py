@@ -890,3 +890,14 @@ def test_cws_exec_refuses_an_input_against_the_schema_listing_every_problem(
     assert "$.item: 3 is not of type 'string'" in err
     assert "$.quantity: 0 is less than the minimum of 1" in err
     assert out == ""
+
+
+def test_cws_executions_before_any_cws_run_says_to_start_them_with_cws_run(
+    sample: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cws(capsys, "-p", str(sample.folder), "executions", "order")
+
+    assert code == 2
+    assert "No executions are recorded for the stage 'dev' yet" in err
+    assert "Start some with cws run" in err
+    assert "cws exec runs in-process and records nothing" in err
