@@ -109,11 +109,16 @@ def _local_invoke() -> Invoker:
 
 @dataclass(frozen=True)
 class _Entry:
-    """One name served by the site: a service or a mounted WSGI application."""
+    """One name served by the site: a service or a mounted WSGI application.
+
+    ``kind`` ("service" or "mount") says how requests reach ``target``; ``noun`` is
+    the word naming it in messages ("service", "workflow", "mount").
+    """
 
     kind: str
     target: Any
     source: str | None
+    noun: str
 
 
 def _status_line(status: int) -> str:
@@ -162,7 +167,12 @@ class Site:
     # -- building the site ------------------------------------------------------------
 
     def add_service(
-        self, name: str, service: Any, *, source: str | None = None
+        self,
+        name: str,
+        service: Any,
+        *,
+        source: str | None = None,
+        kind: str = "service",
     ) -> None:
         """Serve a technical microservice under ``/<name>/``.
 
@@ -170,15 +180,18 @@ class Site:
         returns.
 
         Args:
-            name: the URL prefix, a project's service name.
-            service: the ``TechMicroService`` instance.
+            name: the URL prefix, a project's service or workflow name.
+            service: the ``TechMicroService`` instance (a ``BizMicroService`` for a
+                workflow).
             source: where the service comes from (a file or ``module:attribute``),
                 quoted when its name clashes with another.
+            kind: the word naming it in messages: ``"workflow"`` for the REST face
+                of a workflow file. It is served as a service either way.
 
         Raises:
             ConfigError: the name is not a valid path segment or is already taken.
         """
-        self._claim(name, _Entry("service", service, source))
+        self._claim(name, _Entry("service", service, source, kind))
 
     def mount(
         self, prefix: str, app: WSGIApplication, *, source: str | None = None
@@ -196,7 +209,7 @@ class Site:
         Raises:
             ConfigError: the prefix is not a valid path segment or is already taken.
         """
-        self._claim(prefix.strip("/"), _Entry("mount", app, source))
+        self._claim(prefix.strip("/"), _Entry("mount", app, source, "mount"))
 
     def remove(self, name: str) -> Any:
         """Stop serving ``/<name>/``: its requests then get the site's 404 answer.
@@ -280,15 +293,15 @@ class Site:
     def _claim(self, name: str, entry: _Entry) -> None:
         if not NAME_PATTERN.match(name):
             raise ConfigError(
-                f"The {entry.kind} name {name!r} cannot be served as a URL prefix: "
+                f"The {entry.noun} name {name!r} cannot be served as a URL prefix: "
                 "use letters, digits, '-' and '_', starting with a letter or digit."
             )
         with self._entries_lock:
             taken = self._entries.get(name)
             if taken is not None:
                 raise ConfigError(
-                    f"'/{name}/' is served twice: by the {taken.kind} "
-                    f"{taken.source or name!r} and by the {entry.kind} "
+                    f"'/{name}/' is served twice: by the {taken.noun} "
+                    f"{taken.source or name!r} and by the {entry.noun} "
                     f"{entry.source or name!r}. Rename one of them."
                 )
             self._entries = {**self._entries, name: entry}

@@ -336,6 +336,22 @@ def test_names_share_one_namespace_and_must_be_path_segments(
         add(*second)
 
 
+def test_a_clash_calls_each_entry_by_its_kind_and_a_workflow_is_still_served() -> None:
+    site = Site(invoke=FakeInvoke())
+    site.add_service("hello", object(), source="services.hello:app")
+    workflow = object()
+    site.add_service("order", workflow, source="order.yml", kind="workflow")
+
+    with pytest.raises(ConfigError) as caught:
+        site.add_service("hello", object(), source="clash.yml", kind="workflow")
+
+    assert str(caught.value) == (
+        "'/hello/' is served twice: by the service 'services.hello:app' and by the "
+        "workflow 'clash.yml'. Rename one of them."
+    )
+    assert site.services["order"] is workflow
+
+
 def test_hooks_run_at_start_and_in_reverse_at_stop() -> None:
     events: list[str] = []
     site = Site(invoke=FakeInvoke())
