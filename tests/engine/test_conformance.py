@@ -66,6 +66,19 @@ def test_at_least_97_percent_of_recorded_executions_are_reproduced(
     assert passed / len(results) >= REQUIRED_RATE, f"{passed}/{len(results)}"
 
 
+def test_the_documented_pass_rate_is_the_measured_one(
+    results: dict[str, tuple[bool, str]],
+) -> None:
+    passed = sum(ok for ok, _ in results.values())
+    text = DOCS.read_text(encoding="utf-8")
+
+    stated = (
+        f"**{passed} of {len(results)} pass ({100 * passed / len(results):.1f} %)**"
+    )
+
+    assert stated in text, f"docs/engine.rst should say {stated}"
+
+
 def test_every_failing_case_is_a_documented_gap(
     results: dict[str, tuple[bool, str]],
 ) -> None:
