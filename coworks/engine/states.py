@@ -31,6 +31,7 @@ from coworks.engine import io
 from coworks.engine.choice import Predicate, compile_rule, parse_timestamp
 from coworks.engine.clock import Clock
 from coworks.engine.errors import (
+    HEARTBEAT_TIMEOUT,
     NO_CHOICE_MATCHED,
     QUERY_EVALUATION_ERROR,
     RUNTIME,
@@ -1125,7 +1126,9 @@ class Task(State):
             self._event(rt, "TimedOut", {"error": TIMEOUT, "cause": ""})
             raise StatesError(TIMEOUT, "", located=True) from None
         except TaskFailure as failure:
-            self._event(rt, "Failed", {"error": failure.error, "cause": failure.cause})
+            # A missed heartbeat is a time-out in the history, as on AWS.
+            outcome = "TimedOut" if failure.error == HEARTBEAT_TIMEOUT else "Failed"
+            self._event(rt, outcome, {"error": failure.error, "cause": failure.cause})
             raise StatesError(failure.error, failure.cause, located=True) from None
         except StatesError as err:
             self._event(rt, "Failed", {"error": err.error, "cause": err.cause})

@@ -440,9 +440,14 @@ def test_a_failed_task_token_fails_the_task_with_its_error() -> None:
 
 
 def test_a_task_token_without_heartbeat_times_out() -> None:
-    outcome, _ = wait_for_token_run(lambda c, t: None, heartbeat=1)
+    outcome, events = wait_for_token_run(lambda c, t: None, heartbeat=1)
 
     assert outcome.error == "States.HeartbeatTimeout"
+    timed_out = [e for e in events if e["type"] == "TaskTimedOut"]
+    assert [e["taskTimedOutEventDetails"]["error"] for e in timed_out] == [
+        "States.HeartbeatTimeout"
+    ]
+    assert "TaskFailed" not in [event["type"] for event in events]
 
 
 # --- service contract -------------------------------------------------------------
