@@ -294,3 +294,105 @@ def test_boto3_runs_an_express_machine_synchronously(
 
     assert answer["status"] == "SUCCEEDED"
     assert json.loads(answer["output"]) == {"x": 1}
+
+
+def test_boto3_validates_a_definition_with_diagnostics(client: BaseClient) -> None:
+    good = client.validate_state_machine_definition(definition=json.dumps(PASS))
+    bad = client.validate_state_machine_definition(
+        definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass"}}})
+    )
+
+    assert (good["result"], good["diagnostics"]) == ("OK", [])
+    assert bad["result"] == "FAIL"
+    assert bad["diagnostics"] and bad["diagnostics"][0]["severity"] == "ERROR"
+    assert "/States/A" in bad["diagnostics"][0]["location"]
+
+
+CALLBACK = {
+    "StartAt": "Ask",
+    "States": {
+        "Ask": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {
+                "FunctionName": "ask",
+                "Payload": {"token.$": "$$.Task.Token"},
+            },
+            "HeartbeatSeconds": 3600,
+            "End": True,
+        }
+    },
+}
+
+
+class Tokens:
+    """The handler ``ask``: hands each task token it receives to the test."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.arrived = threading.Condition()
+
+    def __call__(self, event: Any, context: Any) -> None:
+        with self.arrived:
+            self.received.append(event["token"])
+            self.arrived.notify_all()
+
+    def next(self, count: int) -> str:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.received) >= count, 10)
+            return self.received[count - 1]
+
+
+@pytest.fixture
+def tokens(engine: Engine) -> Iterator[Tokens]:
+    engine.handlers["ask"] = received = Tokens()
+    yield received
+    del engine.handlers["ask"]
+
+
+@pytest.fixture(scope="module")
+def callback_arn(client: BaseClient) -> str:
+    response = client.create_state_machine(
+        name="callback", definition=json.dumps(CALLBACK), roleArn=ROLE
+    )
+    return str(response["stateMachineArn"])
+
+
+def test_boto3_answers_a_waiting_task_with_heartbeat_success_and_failure(
+    client: BaseClient, engine: Engine, callback_arn: str, tokens: Tokens
+) -> None:
+    first = client.start_execution(stateMachineArn=callback_arn, input="{}")
+    client.send_task_heartbeat(taskToken=tokens.next(1))
+    client.send_task_success(taskToken=tokens.next(1), output='{"answer": 42}')
+    second = client.start_execution(stateMachineArn=callback_arn, input="{}")
+    client.send_task_failure(taskToken=tokens.next(2), error="Nope", cause="refused")
+
+    assert engine.wait(first["executionArn"], timeout=10) == "SUCCEEDED"
+    done = client.describe_execution(executionArn=first["executionArn"])
+    assert json.loads(done["output"]) == {"answer": 42}
+    assert engine.wait(second["executionArn"], timeout=10) == "FAILED"
+    failed = client.describe_execution(executionArn=second["executionArn"])
+    assert (failed["error"], failed["cause"]) == ("Nope", "refused")
+    late = error_of(client.send_task_success, taskToken=tokens.next(1), output="{}")
+    assert late["Error"]["Code"] == "TaskTimedOut"
+    unknown = error_of(client.send_task_success, taskToken="not-a-token", output="{}")
+    assert unknown["Error"]["Code"] == "InvalidToken"
+
+
+def test_boto3_stops_then_redrives_an_execution(
+    client: BaseClient, engine: Engine, callback_arn: str, tokens: Tokens
+) -> None:
+    started = client.start_execution(stateMachineArn=callback_arn, input="{}")
+    tokens.next(1)
+
+    client.stop_execution(
+        executionArn=started["executionArn"], error="Halt", cause="by test"
+    )
+    stopped = client.describe_execution(executionArn=started["executionArn"])
+    client.redrive_execution(executionArn=started["executionArn"])
+    client.send_task_success(taskToken=tokens.next(2), output='"again"')
+
+    assert (stopped["status"], stopped["error"]) == ("ABORTED", "Halt")
+    assert engine.wait(started["executionArn"], timeout=10) == "SUCCEEDED"
+    redriven = client.describe_execution(executionArn=started["executionArn"])
+    assert (redriven["output"], redriven["redriveCount"]) == ('"again"', 1)
