@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from coworks.biz.backend import EmbeddedBackend
-from coworks.biz.queue import MessageQueue
+from coworks.biz.queue import SEND_MESSAGE, MessageQueue, send_message_handler
 from coworks.biz.wiring import (
     Workflows,
     load_workflow_file,
@@ -77,8 +77,13 @@ def test_each_sample_workflow_runs_against_the_sample_services(
     sample: Project, workflow: str, data: Any, status: str, check: str
 ) -> None:
     definition = load_workflows(sample, "dev")[workflow].definition
+    handlers = task_handlers(sample, "dev")
+    # invoice.yml sends each invoice to a queue, as cws run and cws exec let it.
+    queue = MessageQueue(":memory:")
+    handlers[SEND_MESSAGE] = send_message_handler(queue)
 
-    result = execute(definition, data, handlers=task_handlers(sample, "dev"))
+    result = execute(definition, data, handlers=handlers)
+    queue.close()
 
     assert result.status == status, (result.error, result.cause)
     output = result.output
@@ -901,3 +906,47 @@ def test_cws_executions_before_any_cws_run_says_to_start_them_with_cws_run(
     assert "No executions are recorded for the stage 'dev' yet" in err
     assert "Start some with cws run" in err
     assert "cws exec runs in-process and records nothing" in err
+
+
+# ------------------------------------------------- the sample's queue and schedule
+
+
+def test_an_invoice_message_on_the_sample_queue_is_totalled_and_mailed_to_the_shop(
+    sample: Project, tmp_path: Path
+) -> None:
+    shop = sample.service("shop")
+    lines = [{"item": "apple", "quantity": 2}, {"item": "plum", "quantity": 4}]
+    for workflows in _run(sample, tmp_path):
+        assert workflows.queue is not None
+        workflows.queue.send(
+            "invoices", json.dumps({"customer": "Ada", "lines": lines})
+        )
+
+        mailbox = _eventually(
+            lambda: list(shop.mailbox), [{"customer": "Ada", "lines": 2, "total": 5}]
+        )
+        (execution,) = workflows.backend.executions("invoice").items
+
+    assert mailbox == [{"customer": "Ada", "lines": 2, "total": 5}]
+    assert execution.status == "SUCCEEDED"
+
+
+def test_the_sample_invoice_schedule_fires_on_the_first_of_the_month(
+    sample: Project, tmp_path: Path
+) -> None:
+    shop = sample.service("shop")
+    clock = Clock()
+    for workflows in _run(sample, tmp_path, now=clock):
+        assert workflows.scheduler is not None
+        clock.moment += timedelta(hours=5, minutes=59)
+        early = workflows.scheduler.tick()
+        clock.moment += timedelta(minutes=2)
+        fired = workflows.scheduler.tick()
+
+        detail = workflows.backend.wait("invoice", "scheduled-0-20260101T060000", 10)
+        mailbox = _eventually(lambda: list(shop.mailbox), [detail.output])
+
+    assert (early, len(fired)) == ([], 1)
+    assert detail.status == "SUCCEEDED", detail
+    assert detail.output == {"customer": "Subscriber", "lines": 1, "total": 6}
+    assert mailbox == [detail.output]
