@@ -17,6 +17,10 @@ every sample while Chalice's installed bytecode would be read.
 Run: ``python benchmarks/import_time.py [--runs 31]``. The goal is a ratio of at most
 1.2 (CoWorks within 20 % of bare Chalice).
 
+With ``--importtime``, each sample is instead read from ``python -X importtime``: the
+cumulative microseconds of the module's own line, which counts every module it
+imports, as the interpreter itself reports them.
+
 With ``--first-request``, each sample also sends one ``GET /`` API Gateway proxy event
 to the app's Lambda handler right after the import, and the time of both is reported:
 a cold start answers its first request too, and what the import leaves for later is
@@ -111,6 +115,26 @@ def sample(folder: Path, module: str, request: bool = False) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
+def sample_importtime(folder: Path, module: str) -> float:
+    """Return the seconds ``python -X importtime`` reports for importing ``module``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
+    code = f"import sys; sys.path.insert(0, {str(folder)!r}); import {module}"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    # "import time: <self us> | <cumulative us> | <module, indented by depth>"
+    for line in done.stderr.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        if len(fields) == 3 and fields[2].strip() == module and fields[2][1] != " ":
+            return int(fields[1]) / 1e6
+    raise RuntimeError(f"-X importtime printed no line for {module}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=31, help="samples per module")
@@ -118,6 +142,11 @@ def main() -> None:
         "--first-request",
         action="store_true",
         help="time the import and the answer to one GET / event",
+    )
+    parser.add_argument(
+        "--importtime",
+        action="store_true",
+        help="read each sample from python -X importtime instead of a timer",
     )
     args = parser.parse_args()
 
@@ -131,7 +160,10 @@ def main() -> None:
         times: dict[str, list[float]] = {"bare_chalice": [], "minimal_coworks": []}
         for _ in range(args.runs):
             for module, found in times.items():
-                found.append(sample(folder, module, args.first_request))
+                if args.importtime:
+                    found.append(sample_importtime(folder, module))
+                else:
+                    found.append(sample(folder, module, args.first_request))
 
     medians = {module: statistics.median(found) for module, found in times.items()}
     for module, found in times.items():
