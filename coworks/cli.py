@@ -19,10 +19,12 @@ from coworks.errors import CoworksError
 COMMANDS: dict[str, str] = {
     "compile": "coworks.biz.commands:compile_command",
     "decompile": "coworks.biz.commands:decompile_command",
+    "deploy": "coworks.deploy.commands:deploy",
     "exec": "coworks.biz.bizcommands:exec_command",
     "executions": "coworks.biz.bizcommands:executions_command",
     "graph": "coworks.biz.lintcommands:graph",
     "new": "coworks.commands:new",
+    "package": "coworks.deploy.commands:package",
     "routes": "coworks.commands:routes",
     "run": "coworks.commands:run",
     "validate": "coworks.biz.lintcommands:validate",
