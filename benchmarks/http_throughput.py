@@ -2,7 +2,9 @@
 
 Method: the same small GET route (``GET /hello`` answering a JSON object;
 ``cws run`` serves the service's ``/`` route at ``/hello/``) is written
-once as a CoWorks service in a throw-away project and once as a bare Chalice app. Both
+once as a CoWorks service in a throw-away project and once as a bare Chalice app; the
+CoWorks service itself (a Chalice app) is also served by ``chalice local``, so the
+same app is measured behind both servers. Both
 servers are started as subprocesses on loopback, in the same run, and measured one after
 the other by the same load generator: 16 client threads, each with its own keep-alive
 ``http.client`` connection, sending requests back to back. A run is bounded both by a
@@ -262,8 +264,26 @@ def main() -> None:
             "/hello",
             args,
         )
+        # The same CoWorks service, served by chalice local instead of cws run.
+        same_app = Path(tmp) / "same_app"
+        (same_app / ".chalice").mkdir(parents=True)
+        (same_app / ".chalice" / "config.json").write_text(CHALICE_CONFIG)
+        (same_app / "app.py").write_text(COWORKS_APP)
+        port = free_port()
+        same = measure(
+            "chalice local, same CoWorks service",
+            [chalice, "local", "--port", str(port), "--no-autoreload"],
+            same_app,
+            port,
+            "/",
+            args,
+        )
 
     print(f"ratio cws run / chalice local: {coworks.rps / bare.rps:.1f}x (goal >= 2x)")
+    print(
+        f"ratio cws run / chalice local on the same service: "
+        f"{coworks.rps / same.rps:.1f}x"
+    )
 
     if args.servers:
         for server in ("waitress", "wsgiref"):

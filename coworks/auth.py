@@ -91,14 +91,12 @@ class AuthResponse:
                 "Resource": [request.method_arn],
             }
 
-        answer: dict[str, Any] = {
+        # The context is always there, empty or not: chalice local reads it.
+        return {
             "principalId": self.principal_id,
             "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+            "context": dict(self.context or {}),
         }
-        if self.context:
-            answer["context"] = self.context
-
-        return answer
 
 
 def policy_for(result: Any, request: AuthRequest) -> dict[str, Any]:

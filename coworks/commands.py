@@ -142,19 +142,23 @@ def service_routes(name: str, service: Any) -> list[RouteLine]:
     lines = []
     for path, methods in getattr(service, "routes", {}).items():
         for method, entry in methods.items():
-            # A route may also carry a Chalice authorizer of its own.
-            own = getattr(getattr(entry, "authorizer", None), "name", None)
+            # A plain Chalice app's route may carry an authorizer of its own; a
+            # service's routes carry its auth method, named by the service.
             lines.append(
                 RouteLine(
                     service=name,
                     method=method,
                     path=path,
                     handler=str(getattr(entry, "view_name", "?")),
-                    authorizer=own or auth or "none",
+                    authorizer=auth or _own_authorizer(entry) or "none",
                 )
             )
 
     return sorted(lines, key=lambda line: (line.path, line.method))
+
+
+def _own_authorizer(entry: Any) -> str | None:
+    return getattr(getattr(entry, "authorizer", None), "name", None)
 
 
 def _authorizer_name(service: Any) -> str:

@@ -58,6 +58,9 @@ def event_kind(event: Any) -> str:
             return TASK
         if "httpMethod" in event:
             return HTTP
+        if "httpMethod" in (event.get("requestContext") or {}) and "headers" in event:
+            # chalice local's event names the method and path in its context only.
+            return HTTP
         if event.get("type") == "TOKEN" and "methodArn" in event:
             return TOKEN
         records = event.get("Records")

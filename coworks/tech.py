@@ -395,6 +395,8 @@ class TechMicroService(Chalice):
         self.lambda_context = context
 
         if kind == HTTP:
+            if isinstance(event.get("body"), bytes):
+                event = _text_body(event)
             return self._serve(event, context, task=False)
         if kind == TASK:
             return self._serve_task(event, context)
@@ -447,10 +449,11 @@ class TechMicroService(Chalice):
         except Exception as err:
             answer = error_response(err)
             if answer is None:
+                request_context = event.get("requestContext") or {}
                 logger.exception(
                     "%s %s failed in service %s (request %s)",
-                    event.get("httpMethod"),
-                    event.get("path"),
+                    event.get("httpMethod") or request_context.get("httpMethod"),
+                    event.get("path") or request_context.get("path"),
                     self.app_name,
                     (event.get("requestContext") or {}).get("requestId"),
                 )
@@ -480,13 +483,13 @@ class TechMicroService(Chalice):
         """Find the endpoint of an event, bind its arguments and call it."""
         context = event.get("requestContext") or {}
         resource = event.get("resource") or context.get("resourcePath") or ""
-        method = event.get("httpMethod") or ""
+        method = event.get("httpMethod") or context.get("httpMethod") or ""
         params = event.get("pathParameters")
         endpoints = self._endpoints.get(resource)
         if endpoints is None:
             # A greedy proxy resource ({proxy+}), or a Task naming its path variables
             # differently from the service: route by the concrete path instead.
-            path = event.get("path") or ""
+            path = event.get("path") or context.get("path") or ""
             found, params = self.route_table.find(path)
             endpoints = self._endpoints.get(found) if found is not None else None
             if endpoints is None:
@@ -591,6 +594,23 @@ def _module_folder(cls: type) -> str:
     module = sys.modules.get(cls.__module__)
     filename = getattr(module, "__file__", None)
     return os.path.dirname(os.path.abspath(filename)) if filename else os.getcwd()
+
+
+def _text_body(event: dict[str, Any]) -> dict[str, Any]:
+    """Return an event whose body in bytes (``chalice local``'s) is text, as on AWS.
+
+    A body that is not UTF-8 travels in base64, as API Gateway sends binary bodies; an
+    empty one is null, as API Gateway sends a request without body.
+    """
+    body: bytes = event["body"]
+    event = dict(event)
+    try:
+        event["body"] = body.decode("utf-8") or None
+    except UnicodeDecodeError:
+        event["body"] = base64.b64encode(body).decode("ascii")
+        event["isBase64Encoded"] = True
+
+    return event
 
 
 def _request(event: dict[str, Any], context: Any, task: bool) -> Request:

@@ -108,3 +108,30 @@ def test_the_fixture_makes_clients(coworks_client: Any) -> None:
 
     assert isinstance(client, TestClient)
     assert client.post("/echo?a=1").json["stage"] == "test"
+
+
+class Guarded(TechMicroService):
+    def auth(self, auth_request: Any) -> Any:
+        return ["GET /items/*"] if auth_request.token == "reader" else False
+
+    def get_items(self, id: int) -> Any:
+        return {"id": id}
+
+    def put_items(self, id: int, name: str = "") -> Any:
+        return {"id": id, "name": name}
+
+
+def test_chalice_local_serves_a_service_with_its_authorizer() -> None:
+    from chalice.config import Config
+    from chalice.local import ForbiddenError, LocalGateway
+
+    gateway = LocalGateway(Guarded(admin=False), Config())
+
+    read = gateway.handle_request("GET", "/items/7", {"Authorization": "reader"}, b"")
+    with pytest.raises(ForbiddenError):
+        gateway.handle_request("PUT", "/items/7", {"Authorization": "reader"}, b"")
+    bad = gateway.handle_request("GET", "/items/x", {"Authorization": "reader"}, b"")
+
+    assert (read["statusCode"], read["body"]) == (200, '{"id":7}')
+    assert bad["statusCode"] == 400
+    assert "'id' expects int" in bad["body"]
