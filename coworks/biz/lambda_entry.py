@@ -33,10 +33,13 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from coworks.biz.service import BizMicroService
 from coworks.handler import SQS, error_response, event_kind, internal_error_response
+
+if TYPE_CHECKING:
+    # Imported when first used, so that unmounted() stays importable from anywhere.
+    from coworks.biz.service import BizMicroService
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ def workflow_app(
             deployed.
     """
     from coworks.biz.backend import StepFunctionsBackend
+    from coworks.biz.service import BizMicroService
     from coworks.biz.wiring import load_workflow_file, state_machine_name
     from coworks.errors import NotFoundError
     from coworks.project import Project
