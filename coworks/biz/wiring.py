@@ -61,7 +61,7 @@ from coworks.biz.schedule import (
     eventbridge_rules,
     schedule_entries,
 )
-from coworks.biz.service import BizMicroService
+from coworks.biz.service import BizMicroService, InputSchema
 from coworks.errors import ConfigError, ConflictError
 from coworks.problems import Problem, ProblemsError
 
@@ -186,6 +186,7 @@ def _triggers(document: Any, name: str) -> tuple[list[ScheduleEntry], list[str]]
         schedules = schedule_entries(name, declared)
     except ConfigError as err:
         problems.append(_problem(document, ("schedules",), str(err)))
+    problems.extend(_schedule_input_problems(document, name, schedules))
 
     queues = data.get("queues") or []
     if isinstance(queues, str):
@@ -205,7 +206,40 @@ def _triggers(document: Any, name: str) -> tuple[list[ScheduleEntry], list[str]]
     return schedules, list(queues)
 
 
-def _problem(document: Any, path: tuple[str, ...], message: str) -> Problem:
+def _schedule_input_problems(
+    document: Any, name: str, schedules: list[ScheduleEntry]
+) -> list[Problem]:
+    """Check each schedule's input against the workflow's input schema, if any.
+
+    A schedule's input is fixed in the file, so a mismatch is found here, at its
+    line, rather than by every execution it would start.
+    """
+    data = document.data if isinstance(document.data, dict) else {}
+    schema = data.get("input_schema")
+    if not isinstance(schema, dict | bool) or not schedules:
+        return []
+
+    try:
+        checker = InputSchema(name, schema, source=str(getattr(document, "file", "")))
+    except ConfigError:
+        return []  # the schema itself is reported where it is checked
+
+    problems = []
+    for index, entry in enumerate(schedules):
+        for problem in checker.problems(entry.input or {}):
+            problems.append(
+                _problem(
+                    document,
+                    ("schedules", index),
+                    f"The input of this schedule does not match the input_schema: "
+                    f"{problem['path']}: {problem['message']}",
+                )
+            )
+
+    return problems
+
+
+def _problem(document: Any, path: tuple[str | int, ...], message: str) -> Problem:
     problem = getattr(document, "problem", None)
     if callable(problem):
         result: Problem = problem(path, message)
@@ -500,12 +534,29 @@ class Workflows:
             self.consumers.remove(consumer)
 
     def _starter(self, workflow: str) -> Deliver:
+        from coworks.biz.service import InvalidInputError
+
         def start(batch: list[Message]) -> list[str]:
             for message in batch:
                 try:
                     data = json.loads(message.body)
                 except ValueError:
                     data = message.body
+                service = self.services.get(workflow)
+                try:
+                    if service is not None:
+                        service.check_input(data)
+                except InvalidInputError as err:
+                    # Delivering it again would not make it fit: it is dropped.
+                    logger.warning(
+                        "Message %s does not fit the input schema of %s; no "
+                        "execution started: %s %s",
+                        message.id,
+                        workflow,
+                        err,
+                        json.dumps(getattr(err, "details", None)),
+                    )
+                    continue
                 # The message id names the execution: a message delivered twice
                 # (after a crash) starts one execution.
                 try:
@@ -689,7 +740,7 @@ class Workflows:
         try:
             service = self._service(workflow, pending)
             if self.site is not None:
-                self.site.add_service(name, service, source=str(path))
+                self.site.add_service(name, service, source=str(path), kind="workflow")
         except ConfigError as err:
             self._refuse(path, workflow.mtime, "%s is not served: %s", path, err)
             return
@@ -769,7 +820,9 @@ def attach(site: Site, project: Project, stage: str) -> None:
     authorizer = project.service(project.authorizer) if project.authorizer else None
     running = Workflows(project, stage, workflows, authorizer=authorizer, site=site)
     for name, service in running.services.items():
-        site.add_service(name, service, source=str(workflows[name].file))
+        site.add_service(
+            name, service, source=str(workflows[name].file), kind="workflow"
+        )
 
     site.on_startup(running.start)
     site.on_shutdown(running.stop)
