@@ -157,16 +157,16 @@ class Aws:
             if code in set(missing):
                 logger.debug("%s: %s answered %s", what, self.where, code)
                 return None
-            message = str(error.get("Message") or err)
+            message = str(error.get("Message") or err).rstrip(".")
             if code in set(refusals):
                 raise Refusal(code, message) from err
             raise DeployError(
-                f"{what.capitalize()} failed: {self.where} answered {code}: "
+                f"{_sentence(what)} failed: {self.where} answered {code}: "
                 f"{message}. {_fix(code)}"
             ) from err
         except EndpointConnectionError as err:
             raise DeployError(
-                f"{what.capitalize()} failed: cannot reach {self.where} ({err}). "
+                f"{_sentence(what)} failed: cannot reach {self.where} ({err}). "
                 + (
                     "Start the server there, or pass the right --endpoint-url."
                     if self.endpoint_url
@@ -175,12 +175,12 @@ class Aws:
             ) from err
         except NoCredentialsError as err:
             raise DeployError(
-                f"{what.capitalize()} failed: no AWS credentials were found. Set "
+                f"{_sentence(what)} failed: no AWS credentials were found. Set "
                 "AWS_PROFILE or run 'aws configure', then deploy again."
             ) from err
         except BotoCoreError as err:
             raise DeployError(
-                f"{what.capitalize()} failed on {self.where}: {err}. Fix the cause "
+                f"{_sentence(what)} failed on {self.where}: {err}. Fix the cause "
                 "and run 'cws deploy' again."
             ) from err
 
@@ -207,8 +207,16 @@ class Aws:
     ) -> str:
         """Create or update a role, its trust policy and its inline policy.
 
+        Args:
+            name: the role's name, also its inline policy's.
+            trust: the trust (assume role) policy document.
+            policy: the inline policy document.
+
         Returns:
             The role's ARN.
+
+        Raises:
+            DeployError: IAM refused.
         """
         what = f"creating the IAM role {name}"
         trust_text = json.dumps(trust)
@@ -260,8 +268,23 @@ class Aws:
     ) -> str:
         """Create a function, or update its configuration and (changed) code.
 
+        Args:
+            name: the function's name.
+            role_arn: the role it runs with.
+            handler: the ``module.attribute`` Lambda calls.
+            runtime: the Lambda runtime (``python3.11``).
+            timeout: the seconds it may run.
+            environment: its environment variables.
+            layers: the ARNs of its layers.
+            code: the zip's bytes.
+            code_sha256: the zip's base64 SHA-256; the code is sent again only when
+                it differs from the deployed one.
+
         Returns:
             The function's ARN.
+
+        Raises:
+            DeployError: Lambda refused, or the function failed to start or update.
         """
         settings: dict[str, Any] = {
             "Role": role_arn,
@@ -328,7 +351,7 @@ class Aws:
             except Refusal as refusal:
                 if "role" not in refusal.message.lower() or attempt == ROLE_ATTEMPTS:
                     raise DeployError(
-                        f"{what.capitalize()} failed: {self.where} answered "
+                        f"{_sentence(what)} failed: {self.where} answered "
                         f"{refusal}. {_fix(refusal.code)}"
                     ) from refusal
             logger.debug("the role of %s is not assumable yet", name)
@@ -371,7 +394,16 @@ class Aws:
         )
 
     def allow_invoke(self, function: str, principal: str, source_arn: str) -> None:
-        """Let an AWS service invoke a function from a source (replacing the grant)."""
+        """Let an AWS service invoke a function from a source, replacing the grant.
+
+        Args:
+            function: the function's name.
+            principal: the service, e.g. ``apigateway.amazonaws.com``.
+            source_arn: the ARN pattern of the callers allowed.
+
+        Raises:
+            DeployError: Lambda refused.
+        """
         self.call(
             "lambda",
             "remove_permission",
@@ -394,8 +426,15 @@ class Aws:
     def ensure_event_source(self, function: str, queue_arn: str) -> str:
         """Deliver a queue's messages to a function, reporting failed items.
 
+        Args:
+            function: the function's name.
+            queue_arn: the queue's ARN.
+
         Returns:
-            The event source mapping's UUID.
+            The event source mapping's UUID (the existing one, if any).
+
+        Raises:
+            DeployError: Lambda refused.
         """
         what = f"reading the event sources of the Lambda function {function}"
         answer = (
@@ -432,8 +471,15 @@ class Aws:
     def ensure_queue(self, name: str) -> tuple[str, str]:
         """Create a queue if missing.
 
+        Args:
+            name: the queue's name.
+
         Returns:
             Its URL and ARN.
+
+        Raises:
+            DeployError: SQS refused (a queue of that name exists with other
+                attributes, for instance).
         """
         created = (
             self.call(
@@ -462,8 +508,17 @@ class Aws:
     ) -> tuple[str, str]:
         """Create a state machine, or update its definition and role when changed.
 
+        Args:
+            name: the state machine's name.
+            arn: its ARN, to find it.
+            definition: the ASL.
+            role_arn: the role it runs with.
+
         Returns:
             Its ARN, and what was done: ``created``, ``updated`` or ``unchanged``.
+
+        Raises:
+            DeployError: Step Functions refused (an invalid definition, for instance).
         """
         text = json.dumps(definition)
         found = self.call(
@@ -517,8 +572,18 @@ class Aws:
     ) -> str:
         """Create or update a scheduled rule and its targets.
 
+        Args:
+            name: the rule's name.
+            expression: its ``rate()`` or ``cron()`` expression.
+            description: a sentence.
+            state: ``ENABLED`` or ``DISABLED``.
+            targets: EventBridge's ``Targets``.
+
         Returns:
             The rule's ARN.
+
+        Raises:
+            DeployError: EventBridge refused the rule or a target.
         """
         answer = (
             self.call(
@@ -556,7 +621,11 @@ class Aws:
     # -- API Gateway ------------------------------------------------------------------
 
     def ensure_rest_api(self, name: str) -> str:
-        """Return the id of the REST API called ``name``, creating it if missing."""
+        """Return the id of the REST API called ``name``, creating it if missing.
+
+        Raises:
+            DeployError: API Gateway refused.
+        """
         position: str | None = None
         while True:
             kwargs: dict[str, Any] = {"limit": 500}
@@ -590,7 +659,11 @@ class Aws:
         return str(created["id"])
 
     def resources(self, api_id: str) -> dict[str, dict[str, Any]]:
-        """Return the resources of a REST API by path, with their methods."""
+        """Return the resources of a REST API by path, with their methods.
+
+        Raises:
+            DeployError: API Gateway refused.
+        """
         resources: dict[str, dict[str, Any]] = {}
         position: str | None = None
         while True:
@@ -614,7 +687,11 @@ class Aws:
                 return resources
 
     def create_resource(self, api_id: str, parent_id: str, part: str) -> str:
-        """Create a resource under another and return its id."""
+        """Create a resource under another and return its id.
+
+        Raises:
+            DeployError: API Gateway refused.
+        """
         answer = (
             self.call(
                 "apigateway",
@@ -634,8 +711,18 @@ class Aws:
     ) -> str:
         """Create or update a TOKEN authorizer calling a function.
 
+        Args:
+            api_id: the REST API's id.
+            name: the authorizer's name.
+            function_arn: the function answering the TOKEN events.
+            header: the request header holding the token.
+            ttl: the seconds API Gateway may reuse an answer for the same token.
+
         Returns:
             The authorizer's id.
+
+        Raises:
+            DeployError: API Gateway refused.
         """
         uri = self.invocation_uri(function_arn)
         page = (
@@ -699,6 +786,16 @@ class Aws:
         """Set a method of a resource to call a function through a proxy integration.
 
         An existing method is replaced, so that its authorizer follows the plan.
+
+        Args:
+            api_id: the REST API's id.
+            resource: the resource, as :meth:`resources` gives it.
+            http_method: ``ANY``, ``OPTIONS``...
+            function_arn: the function answering.
+            authorizer_id: the authorizer guarding it, or ``None`` for none.
+
+        Raises:
+            DeployError: API Gateway refused.
         """
         resource_id = str(resource["id"])
         where = f"{http_method} {resource['path']}"
@@ -739,7 +836,11 @@ class Aws:
         )
 
     def deploy_api(self, api_id: str, stage: str) -> str:
-        """Deploy a REST API's current resources on a stage; return the deployment."""
+        """Deploy a REST API's current resources on a stage; return the deployment.
+
+        Raises:
+            DeployError: API Gateway refused.
+        """
         answer = (
             self.call(
                 "apigateway",
@@ -772,6 +873,11 @@ class Aws:
             return f"{base}/restapis/{api_id}/{stage}/_user_request_"
 
         return f"https://{api_id}.execute-api.{self.region}.amazonaws.com/{stage}"
+
+
+def _sentence(what: str) -> str:
+    """Return ``what`` starting a sentence: its first letter upper case, only."""
+    return what[:1].upper() + what[1:]
 
 
 def _fix(code: str) -> str:

@@ -72,7 +72,10 @@ def deploy(
     deployed = apply_plan(plan, package, aws, progress=lambda line: click.echo(line))
     for note in plan.notes:
         click.echo(f"Note: {note}", err=True)
-    click.echo(f"Deployed. The API answers at {deployed.api_url}/<name>/...")
+    if deployed.api_url:
+        click.echo(f"Deployed. The API answers at {deployed.api_url}/<name>/...")
+    else:
+        click.echo("Deployed. The project has no service or workflow to serve.")
 
 
 @click.command("package")

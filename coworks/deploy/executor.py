@@ -158,6 +158,10 @@ def _apply_api(
 ) -> None:
     """Create or update the REST API, deploy it and let it invoke its functions."""
     api = plan.api
+    if not api.mounts:
+        # API Gateway refuses to deploy an API without methods.
+        progress(f"REST API {api.name}: not created, the project serves nothing")
+        return
     api_id = aws.ensure_rest_api(api.name)
     deployed.api_id = api_id
     source = f"arn:aws:execute-api:{plan.region}:{plan.account}:{api_id}/*"

@@ -250,3 +250,18 @@ def test_an_unreachable_endpoint_is_a_deploy_error_naming_it_and_the_fix(
 
     assert closed_url in str(caught.value)
     assert "--endpoint-url" in str(caught.value)
+
+
+def test_a_project_serving_nothing_deploys_its_role_and_no_api(
+    tmp_path: Path, moto_url: str
+) -> None:
+    (tmp_path / "project.cws.yml").write_text(
+        'name: cwempty\nstages:\n  dev: {region: eu-west-1, account: "123456789012"}\n'
+    )
+    lines: list[str] = []
+
+    record = deploy(Project.load(tmp_path), moto_url, lines)
+
+    assert list(record.roles) == ["cwempty-dev"]
+    assert record.api_url == ""
+    assert "REST API cwempty-dev: not created, the project serves nothing" in lines
