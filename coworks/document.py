@@ -942,6 +942,11 @@ def _quote(value: Any) -> str:
     return f"'{text}'"
 
 
+def _literal(value: Any) -> str:
+    """Quote a string, write other values as JSON: 'jsonata', but 1 and true."""
+    return _quote(value) if isinstance(value, str) else json.dumps(value)
+
+
 def _expected_types(types: Any) -> str:
     names = [types] if isinstance(types, str) else list(types)
     words = [_TYPE_NAMES.get(name, name) for name in names]
@@ -1100,13 +1105,17 @@ def _error_problem(document: Document, error: ValidationError) -> Problem:
             message = f"The value {_quote(instance)} has none of the accepted forms."
         at_key = False
     elif validator == "enum":
-        choices = ", ".join(_quote(v) for v in value)
-        message = f"Expected one of {choices}, got {_quote(instance)}."
+        choices = ", ".join(_literal(v) for v in value)
+        message = f"Expected one of {choices}, got {_literal(instance)}."
         if isinstance(instance, str):
-            hint = did_you_mean(instance, [v for v in value if isinstance(v, str)])
+            words = [v for v in value if isinstance(v, str)]
+            same = [w for w in words if w.lower() == instance.lower()]
+            hint = (
+                f"did you mean '{same[0]}'?" if same else did_you_mean(instance, words)
+            )
         at_key = False
     elif validator == "const":
-        message = f"Expected {_quote(value)}, got {_quote(instance)}."
+        message = f"Expected {_literal(value)}, got {_literal(instance)}."
         at_key = False
     elif validator == "pattern":
         message = f"The value {_quote(instance)} does not have the expected form."

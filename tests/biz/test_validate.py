@@ -257,8 +257,20 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
         states: []
         """,
         "1:10",
-        "Expected '1', got '2'.",
+        "Expected 1, got 2.",
         "The DSL version: 1 (omit it for a CoWorks 0.3 file).",
+    ),
+    (
+        "query language in ASL's case",
+        """\
+        version: 1
+        query_language: JSONata
+        states:
+          - {name: A, pass: true}
+        """,
+        "2:17",
+        "Expected one of 'jsonpath', 'jsonata', got 'JSONata'.",
+        "did you mean 'jsonata'?",
     ),
     (
         "invalid input schema",
