@@ -54,6 +54,10 @@ ENDPOINT_VARIABLE = "COWORKS_ENDPOINT_URL"
 #: The environment variable naming the stage (read by every service).
 STAGE_VARIABLE = "COWORKS_STAGE"
 
+#: The environment variable naming the first path segment a function is served
+#: under by the project's REST API (its service's or workflow's name).
+MOUNT_VARIABLE = "COWORKS_MOUNT"
+
 #: API Gateway reuses no authorizer answer, so that ``auth`` is called on every
 #: request, as ``cws run`` does.
 AUTHORIZER_TTL = 0
@@ -341,7 +345,7 @@ def build_plan(
                 name=project.function_name(name, stage),
                 arn=project.lambda_arn(name, stage),
                 handler=_handler(project.targets[name]),
-                environment=dict(base_env),
+                environment={**base_env, MOUNT_VARIABLE: name},
                 kind="service",
                 serves=name,
                 layers=layer_arns,
@@ -350,7 +354,7 @@ def build_plan(
     machines: list[StateMachine] = []
     for name, workflow in workflows.items():
         machine = state_machine_name(project, name, stage)
-        environment = {**base_env, WORKFLOW_VARIABLE: name}
+        environment = {**base_env, MOUNT_VARIABLE: name, WORKFLOW_VARIABLE: name}
         if endpoint_url:
             environment[ENDPOINT_VARIABLE] = endpoint_url
         functions.append(

@@ -32,6 +32,7 @@ def test_each_function_has_its_handler_role_runtime_and_environment(
     assert hello["Role"] == deployment.record.roles["cwread-dev"]
     assert hello["Environment"]["Variables"] == {
         "COWORKS_STAGE": "dev",
+        "COWORKS_MOUNT": "hello",
         "GREETING": "Hi",
         "DEBUG": "true",
     }

@@ -47,6 +47,7 @@ def test_a_service_function_runs_its_module_attribute_with_the_stage_environment
     assert function.runtime == "python3.11"
     assert function.environment == {
         "COWORKS_STAGE": "dev",
+        "COWORKS_MOUNT": "hello",
         "GREETING": "Hi",
         "DEBUG": "true",
     }
