@@ -157,10 +157,18 @@ def check_workflow(
         p for p in problems if p.code != "key-not-here" or p.path[:3] not in unkind
     ]
     misspelt = {p.path[:-1] for p in problems if p.code == "unknown-key"}
+    # A misspelt kind ('succed') says more than "the state has no kind".
+    misspelt_kind = {
+        p.path[:-1]
+        for p in problems
+        if p.code == "unknown-key"
+        and any(p.hint == f"did you mean '{kind}'?" for kind in (*KINDS, *KINDS_03))
+    }
     problems.extend(
         p
         for p in checker.problems
-        if p.code not in ("operator-count", "no-variable") or p.path not in misspelt
+        if not (p.code in ("operator-count", "no-variable") and p.path in misspelt)
+        and not (p.code == "no-kind" and p.path in misspelt_kind)
     )
     logger.debug("checked %s: %d problems", document.file, len(problems))
 

@@ -273,6 +273,17 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
         "did you mean 'jsonata'?",
     ),
     (
+        "misspelt kind",
+        """\
+        version: 1
+        states:
+          - {name: B, succed: true}
+        """,
+        "3:15",
+        "Unknown key 'succed'.",
+        "did you mean 'succeed'?",
+    ),
+    (
         "invalid input schema",
         """\
         version: 1
