@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: Folders never packaged: version control, caches, virtual environments, and
-#: ``.cws`` (the local engine's files and the packages ``cws package`` writes).
+#: ``.cws`` (the local engine's files and the packages ``cws package`` writes), and
+#: ``*.egg-info``.
 EXCLUDED_FOLDERS = frozenset(
     {
         ".cws",
@@ -154,13 +155,18 @@ def build_package(project: Project) -> Package:
     return Package(project=project.name, data=data, files=tuple(sorted(entries)))
 
 
-def _files(folder: Path) -> Iterator[Path]:
-    """Yield the files of ``folder`` worth packaging, depth first, sorted."""
+def _files(folder: Path, seen: set[Path] | None = None) -> Iterator[Path]:
+    """Yield the files of ``folder`` worth packaging, depth first, sorted.
+
+    Linked folders are followed (``coworks/schemas`` is one), once each: a link back
+    up the tree is not followed again.
+    """
+    seen = set() if seen is None else seen
+    seen.add(folder.resolve())
     for path in sorted(folder.iterdir()):
         if path.is_dir():
-            if path.name not in EXCLUDED_FOLDERS and not path.name.endswith(
-                ".egg-info"
-            ):
-                yield from _files(path)
+            skipped = path.name in EXCLUDED_FOLDERS or path.resolve() in seen
+            if not skipped and not path.name.endswith(".egg-info"):
+                yield from _files(path, seen)
         elif path.is_file() and not path.name.endswith(EXCLUDED_SUFFIXES):
             yield path

@@ -64,3 +64,17 @@ def test_a_workflows_folder_outside_the_project_is_refused(tmp_path: Path) -> No
 
     with pytest.raises(DeployError, match=r"outside the project.*Move it inside"):
         build_package(Project.load(project.folder))
+
+
+def test_a_linked_folder_is_followed_once_and_a_link_up_the_tree_not_at_all(
+    project: Project, tmp_path: Path
+) -> None:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "util.py").write_text("X = 1\n")
+    (project.folder / "shared").symlink_to(tmp_path / "shared")
+    (project.folder / "loop").symlink_to(project.folder, target_is_directory=True)
+
+    names = build_package(project).files
+
+    assert "shared/util.py" in names
+    assert not [name for name in names if name.startswith("loop/")]
