@@ -35,6 +35,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coworks.config import STAGE_VARIABLE
 from coworks.handler import SQS, error_response, event_kind, internal_error_response
 
 if TYPE_CHECKING:
@@ -43,9 +44,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The environment variables the handler reads.
+#: The environment variables the handler reads, with STAGE_VARIABLE; deploy sets all
+#: but the project folder, which is the code root on Lambda.
 WORKFLOW_VARIABLE = "COWORKS_WORKFLOW"
-STAGE_VARIABLE = "COWORKS_STAGE"
 ENDPOINT_VARIABLE = "COWORKS_ENDPOINT_URL"
 PROJECT_DIR_VARIABLE = "COWORKS_PROJECT_DIR"
 

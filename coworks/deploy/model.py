@@ -27,6 +27,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from coworks.biz import lambda_entry
+from coworks.biz.lambda_entry import (
+    ENDPOINT_VARIABLE,
+    STAGE_VARIABLE,
+    WORKFLOW_VARIABLE,
+)
 from coworks.errors import DeployError
 
 if TYPE_CHECKING:
@@ -42,17 +48,8 @@ RUNTIME = "python3.11"
 #: queue's visibility timeout (30 s by default) at least this long.
 TIMEOUT = 30
 
-#: The handler of a workflow's REST face (see :mod:`coworks.biz.lambda_entry`).
-WORKFLOW_HANDLER = "coworks.biz.lambda_entry.handler"
-
-#: The environment variable naming the workflow of a workflow's function.
-WORKFLOW_VARIABLE = "COWORKS_WORKFLOW"
-
-#: The environment variable giving a workflow's function its Step Functions endpoint.
-ENDPOINT_VARIABLE = "COWORKS_ENDPOINT_URL"
-
-#: The environment variable naming the stage (read by every service).
-STAGE_VARIABLE = "COWORKS_STAGE"
+#: The handler of a workflow's REST face: ``coworks.biz.lambda_entry.handler``.
+WORKFLOW_HANDLER = f"{lambda_entry.__name__}.{lambda_entry.handler.__name__}"
 
 #: The environment variable naming the first path segment a function is served
 #: under by the project's REST API (its service's or workflow's name).
