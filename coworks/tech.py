@@ -698,8 +698,31 @@ def _http_body(event: dict[str, Any]) -> Body:
 
 
 def _task_body(event: dict[str, Any]) -> Body:
-    """Return the JSON value a workflow Task sends as its body."""
+    """Return the JSON value a workflow Task sends as its body.
+
+    A Task whose ``Content-Type`` header names a form (a CoWorks 0.3 ``form-data``
+    call) sends an object of fields: they arrive as a form's, text values.
+    """
     from coworks.binding import NO_BODY, Body
 
     body = event.get("body")
-    return NO_BODY if body is None else Body("json", body)
+    if body is None:
+        return NO_BODY
+    content_type = _header(event, "Content-Type").split(";")[0].strip().lower()
+    if isinstance(body, dict) and content_type in _FORM_TYPES:
+        return Body("form", {key: _form_values(v) for key, v in body.items()})
+
+    return Body("json", body)
+
+
+#: The content types of a form, whose fields a Task may send as a JSON object.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _form_values(value: Any) -> list[str]:
+    """Return a form field's values as text, as a browser would send them."""
+    items = value if isinstance(value, list) else [value]
+    return [
+        item if isinstance(item, str) else json.dumps(item, separators=(",", ":"))
+        for item in items
+    ]

@@ -41,6 +41,10 @@ from coworks.project import DEFAULT_STAGE, substitution_key
 
 logger = logging.getLogger(__name__)
 
+#: The content type of a CoWorks 0.3 ``form-data`` call: its fields reach the service
+#: as a form's.
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
 __all__ = [
     "TechEvent",
     "compile_document",
@@ -456,14 +460,16 @@ class _Compiler:
     def tech_03(self, state: dict[str, Any]) -> dict[str, Any]:
         tech = state["tech"]
         method = next(m for m in METHODS if m in tech)
-        body = tech.get("body", tech.get("form-data"))
+        form = "body" not in tech and "form-data" in tech
+        body = tech["form-data"] if form else tech.get("body")
         event = TechEvent(
             service=tech["service"],
             method=method.upper(),
             route=tech[method],
             path_parameters=tech.get("uri_params") or {},
             query=tech.get("query_params") or {},
-            headers={},
+            # The service reads the fields as a form's, as CoWorks 0.3 sent them.
+            headers={"Content-Type": FORM_CONTENT_TYPE} if form else {},
             body=body,
             workflow=self.workflow_name,
             state=state["name"],

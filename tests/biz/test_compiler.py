@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from coworks import TechMicroService
 from coworks.biz.compiler import compile_workflow
 from coworks.biz.linter import lint
 from coworks.biz.validate import catalogue_of
@@ -771,3 +772,36 @@ states:
     )
 
     assert (result.status, result.output) == ("SUCCEEDED", {"message": "Hello, 42!?"})
+
+
+class Signup(TechMicroService):
+    def post_signup(
+        self, name: str = "", age: int = 0, tags: list[str] | None = None
+    ) -> dict[str, Any]:
+        request = self.current_request
+        assert request is not None
+        kind = request.headers.get("content-type")
+        return {"name": name, "age": age, "tags": tags, "content_type": kind}
+
+
+def test_a_03_form_data_call_reaches_the_service_as_a_form() -> None:
+    text = """\
+states:
+  - name: Sign up
+    tech:
+      service: signup
+      post: /signup
+      form-data: {name: Ann, age: 30, tags: [a, b]}
+"""
+    definition = compile_workflow(text, substitutions={"tech_signup": "signup"})
+
+    result = execute(definition, {}, handlers={"signup": Signup(admin=False)})
+
+    answer = result.output["sign_up"]["result"]
+    assert (result.status, answer["statusCode"]) == ("SUCCEEDED", 200)
+    assert answer["body"] == {
+        "name": "Ann",
+        "age": 30,
+        "tags": ["a", "b"],
+        "content_type": "application/x-www-form-urlencoded",
+    }
