@@ -44,9 +44,17 @@ def corpus(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         state = json.loads(case["request"]["definition"])
         if "States" in state:
             yield case["id"], state
-        elif "Next" not in state and state.get("Type") != "Choice":
-            # A single state, as TestState takes it: one state ending the machine.
-            yield case["id"], {"StartAt": "S", "States": {"S": state}}
+            continue
+        # A single state, as TestState takes it, placed in a machine: the states
+        # it may go to are stubs that end it.
+        targets = [state.get("Next"), state.get("Default")]
+        targets += [rule.get("Next") for rule in state.get("Choices", [])]
+        targets += [catcher.get("Next") for catcher in state.get("Catch", [])]
+        states = {"S": state}
+        for target in targets:
+            if isinstance(target, str) and target != "S":
+                states[target] = {"Type": "Succeed"}
+        yield case["id"], {"StartAt": "S", "States": states}
 
 
 def test_every_corpus_definition_comes_back_from_the_dsl_unchanged(
