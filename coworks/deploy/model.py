@@ -28,11 +28,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from coworks.biz import lambda_entry
-from coworks.biz.lambda_entry import (
-    ENDPOINT_VARIABLE,
-    STAGE_VARIABLE,
-    WORKFLOW_VARIABLE,
-)
+from coworks.biz.lambda_entry import ENDPOINT_VARIABLE, WORKFLOW_VARIABLE
+from coworks.config import STAGE_VARIABLE
 from coworks.errors import DeployError
 
 if TYPE_CHECKING:
