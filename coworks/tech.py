@@ -375,6 +375,16 @@ class TechMicroService(Chalice):
     def current_request(self, value: Request | None) -> None:
         self._local.request = value
 
+    @property  # type: ignore[override]
+    def lambda_context(self) -> Any:
+        """The Lambda context of the event this thread handles (``None`` locally)."""
+        return getattr(self._local, "lambda_context", None)
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        # Per thread, like current_request: cws run serves requests concurrently.
+        self._local.lambda_context = value
+
     def __call__(self, event: Any, context: Any = None) -> Any:
         """Handle any Lambda event this service answers (see ``coworks.handler``).
 

@@ -410,3 +410,29 @@ def test_chalice_decorators_are_refused_with_the_coworks_way(
 def test_chalice_middleware_is_refused_with_the_hooks_to_use() -> None:
     with pytest.raises(ConfigError, match="before_activation"):
         Results(admin=False).register_middleware(lambda event, get: get(event))
+
+
+def test_each_thread_sees_the_lambda_context_of_its_own_event() -> None:
+    import threading
+
+    started = threading.Barrier(2)
+
+    class Contexts(TechMicroService):
+        def get(self) -> str:
+            started.wait(5)  # both requests are in flight before either reads
+            return str(self.lambda_context)
+
+    service = Contexts(admin=False)
+    event = {"httpMethod": "GET", "path": "/", "resource": "/", "headers": {}}
+    answers: dict[str, Any] = {}
+
+    def call(context: str) -> None:
+        answers[context] = json.loads(service(dict(event), context)["body"])
+
+    threads = [threading.Thread(target=call, args=(c,)) for c in ("one", "two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert answers == {"one": "one", "two": "two"}
