@@ -33,9 +33,20 @@ class AuthRequest:
             route matches.
         stage: the API stage (``dev``).
         auth_type: ``TOKEN``.
+        mount: the first path segment the service is served under in a deployed
+            project's API (``hello`` for ``/hello/items/42``), left out of ``path``
+            and ``route`` so that they read as under ``cws run``; ``""`` when the
+            request's path is not under it.
     """
 
-    def __init__(self, token: str, method_arn: str, route: str | None = None) -> None:
+    def __init__(
+        self,
+        token: str,
+        method_arn: str,
+        route: str | None = None,
+        *,
+        mount: str | None = None,
+    ) -> None:
         self.token = token
         self.method_arn = method_arn
         self.auth_type = "TOKEN"
@@ -43,6 +54,10 @@ class AuthRequest:
         self.stage = parts[1] if len(parts) > 1 else ""
         self.method = parts[2] if len(parts) > 2 else ""
         self.path = "/" + (parts[3] if len(parts) > 3 else "")
+        self.mount = ""
+        if mount and (self.path == f"/{mount}" or self.path.startswith(f"/{mount}/")):
+            self.mount = mount
+            self.path = self.path[len(mount) + 1 :] or "/"
         self.route = route or self.path
 
     def __repr__(self) -> str:
@@ -77,7 +92,11 @@ class AuthResponse:
     def to_dict(self, request: AuthRequest) -> dict[str, Any]:
         """Return the authorizer Lambda's answer: principal, IAM policy and context."""
         prefix = _arn_prefix(request.method_arn)
-        resources = [_resource_arn(prefix, route) for route in self.routes]
+        resources = [
+            arn
+            for route in self.routes
+            for arn in _resource_arns(prefix, route, request.mount)
+        ]
         if resources:
             statement = {
                 "Action": "execute-api:Invoke",
@@ -194,6 +213,21 @@ def _arn_prefix(arn: str) -> str:
     head, _, resource = arn.rpartition(":")
     api_and_stage = "/".join(resource.split("/")[:2])
     return f"{head}:{api_and_stage}"
+
+
+def _resource_arns(prefix: str, route: str, mount: str = "") -> list[str]:
+    """Return the resource ARNs allowing a route pattern, under a mount if any.
+
+    Under the mount ``hello``, ``*`` allows ``/hello`` and everything below it, and
+    ``GET /items/*`` allows ``GET /hello/items/*``.
+    """
+    if not mount:
+        return [_resource_arn(prefix, route)]
+    if route.strip() == "*":
+        return [f"{prefix}/*/{mount}", f"{prefix}/*/{mount}/*"]
+    method, _, path = _resource_arn(prefix, route)[len(prefix) + 1 :].partition("/")
+
+    return [f"{prefix}/{method}/{mount}" + (f"/{path}" if path else "")]
 
 
 def _resource_arn(prefix: str, route: str) -> str:

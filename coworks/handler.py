@@ -36,6 +36,10 @@ SCHEDULE = "schedule"
 
 _JSON = {"Content-Type": "application/json"}
 
+#: The environment variable naming the first path segment a deployed function is
+#: served under by the project's REST API (its service's or workflow's name).
+MOUNT_VARIABLE = "COWORKS_MOUNT"
+
 
 def __getattr__(name: str) -> Any:
     # UnknownEventError lives in coworks.errors with the rest of the tree, which a
@@ -251,3 +255,43 @@ def task_answer(response: dict[str, Any], version: int) -> Any:
     raise tech_error(status)(
         message if isinstance(message, str) else json.dumps(message)
     )
+
+
+def unmounted(event: dict[str, Any], app: Any, mount: str) -> dict[str, Any]:
+    """Return a proxy event as the service sees it: without its ``/<mount>`` prefix.
+
+    API Gateway routes ``/order/executions`` through the resource
+    ``/order/{proxy+}`` with ``{"proxy": "executions"}``; the service routes
+    ``/executions`` through its own resource. The path becomes the ``proxy``
+    parameter (``/`` on the mount's own resource ``/order``), and the resource and
+    path parameters those of the service's route for it. An event whose resource is
+    not under the mount is returned as it is.
+
+    Args:
+        event: the API Gateway proxy event.
+        app: the service (its ``route_table`` finds the resource).
+        mount: the first path segment the service is served under.
+
+    Returns:
+        A new event; ``event`` is not changed.
+    """
+    segments = [part for part in str(event.get("resource") or "").split("/") if part]
+    if segments == [mount, "{proxy+}"]:
+        proxy = str((event.get("pathParameters") or {}).get("proxy") or "")
+    elif segments == [mount]:
+        proxy = ""
+    else:
+        return event
+
+    path = "/" + proxy.strip("/")
+    found, params = app.route_table.find(path)
+    context = dict(event.get("requestContext") or {})
+    context["resourcePath"] = found or path
+
+    return {
+        **event,
+        "path": path,
+        "resource": found or path,
+        "pathParameters": params or None,
+        "requestContext": context,
+    }

@@ -34,6 +34,7 @@ from chalice.app import (
 
 from coworks.handler import (
     HTTP,
+    MOUNT_VARIABLE,
     SCHEDULE,
     SQS,
     TASK,
@@ -45,6 +46,7 @@ from coworks.handler import (
     result_response,
     task_answer,
     tech_error,
+    unmounted,
 )
 from coworks.routing import Route, RouteTable, derive_routes, entry, normalize_prefix
 
@@ -407,6 +409,10 @@ class TechMicroService(Chalice):
         if kind == HTTP:
             if isinstance(event.get("body"), bytes):
                 event = _text_body(event)
+            mount = os.environ.get(MOUNT_VARIABLE)
+            if mount:
+                # Deployed under the project's API, the path starts with /<mount>.
+                event = unmounted(event, self, mount)
             return self._serve(event, context, task=False)
         if kind == TASK:
             return self._serve_task(event, context)
@@ -545,7 +551,7 @@ class TechMicroService(Chalice):
 
         token = event.get("authorizationToken") or ""
         method_arn = event["methodArn"]
-        request = AuthRequest(token, method_arn)
+        request = AuthRequest(token, method_arn, mount=os.environ.get(MOUNT_VARIABLE))
         methods = self.route_table.methods_of(request.path)
         if methods:
             request.route = next(iter(methods.values())).resource

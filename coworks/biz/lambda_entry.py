@@ -36,10 +36,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coworks.config import STAGE_VARIABLE
-from coworks.handler import SQS, error_response, event_kind, internal_error_response
+from coworks.handler import (
+    SQS,
+    error_response,
+    event_kind,
+    internal_error_response,
+    unmounted,
+)
 
 if TYPE_CHECKING:
-    # Imported when first used, so that unmounted() stays importable from anywhere.
+    # Imported when first used, so that importing this module stays light.
     from coworks.biz.service import BizMicroService
 
 logger = logging.getLogger(__name__)
@@ -195,46 +201,6 @@ def serve(app: BizMicroService, event: Any, context: Any = None) -> Any:
         return start_executions(app, event)
 
     return app(unmounted(event, app, app.workflow), context)
-
-
-def unmounted(event: dict[str, Any], app: Any, mount: str) -> dict[str, Any]:
-    """Return a proxy event as the service sees it: without its ``/<mount>`` prefix.
-
-    API Gateway routes ``/order/executions`` through the resource
-    ``/order/{proxy+}`` with ``{"proxy": "executions"}``; the service routes
-    ``/executions`` through its own resource. The path becomes the ``proxy``
-    parameter (``/`` on the mount's own resource ``/order``), and the resource and
-    path parameters those of the service's route for it. An event whose resource is
-    not under the mount is returned as it is.
-
-    Args:
-        event: the API Gateway proxy event.
-        app: the service (its ``route_table`` finds the resource).
-        mount: the first path segment the service is served under.
-
-    Returns:
-        A new event; ``event`` is not changed.
-    """
-    segments = [part for part in str(event.get("resource") or "").split("/") if part]
-    if segments == [mount, "{proxy+}"]:
-        proxy = str((event.get("pathParameters") or {}).get("proxy") or "")
-    elif segments == [mount]:
-        proxy = ""
-    else:
-        return event
-
-    path = "/" + proxy.strip("/")
-    found, params = app.route_table.find(path)
-    context = dict(event.get("requestContext") or {})
-    context["resourcePath"] = found or path
-
-    return {
-        **event,
-        "path": path,
-        "resource": found or path,
-        "pathParameters": params or None,
-        "requestContext": context,
-    }
 
 
 def start_executions(app: BizMicroService, event: dict[str, Any]) -> dict[str, Any]:

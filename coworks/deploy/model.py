@@ -31,6 +31,7 @@ from coworks.biz import lambda_entry
 from coworks.biz.lambda_entry import ENDPOINT_VARIABLE, WORKFLOW_VARIABLE
 from coworks.config import STAGE_VARIABLE
 from coworks.errors import DeployError
+from coworks.handler import MOUNT_VARIABLE
 
 if TYPE_CHECKING:
     from coworks.biz.wiring import LoadedWorkflow
@@ -47,10 +48,6 @@ TIMEOUT = 30
 
 #: The handler of a workflow's REST face: ``coworks.biz.lambda_entry.handler``.
 WORKFLOW_HANDLER = f"{lambda_entry.__name__}.{lambda_entry.handler.__name__}"
-
-#: The environment variable naming the first path segment a function is served
-#: under by the project's REST API (its service's or workflow's name).
-MOUNT_VARIABLE = "COWORKS_MOUNT"
 
 #: API Gateway reuses no authorizer answer, so that ``auth`` is called on every
 #: request, as ``cws run`` does.

@@ -14,9 +14,10 @@ import pytest
 
 from coworks.biz import lambda_entry
 from coworks.biz.backend import Backend, ServiceUnavailableError
-from coworks.biz.lambda_entry import serve, start_executions, unmounted, workflow_app
+from coworks.biz.lambda_entry import serve, start_executions, workflow_app
 from coworks.biz.service import BizMicroService
 from coworks.errors import ConfigError, NotFoundError
+from coworks.handler import unmounted
 
 from .conftest import Deployment
 

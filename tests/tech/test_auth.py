@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -229,3 +230,54 @@ def test_a_chalice_auth_response_is_honoured() -> None:
 
     assert client.get("/a").status_code == 200
     assert client.post("/a").status_code == 403
+
+
+MOUNTED_ARN = (
+    "arn:aws:execute-api:eu-west-1:123456789012:abc123/dev/{}/guarded/items/42"
+)
+
+
+@pytest.mark.parametrize(
+    ("token", "method", "allowed"),
+    [("items", "GET", True), ("items", "PUT", False), ("all", "PUT", True)],
+)
+def test_a_deployed_service_authorizes_the_paths_under_its_mount(
+    monkeypatch: pytest.MonkeyPatch, token: str, method: str, allowed: bool
+) -> None:
+    # Deploy serves the service under /guarded of the project's API.
+    monkeypatch.setenv("COWORKS_MOUNT", "guarded")
+    service = Guarded()
+    arn = MOUNTED_ARN.format(method)
+
+    answer = service(
+        {"type": "TOKEN", "authorizationToken": token, "methodArn": arn}, None
+    )
+
+    assert is_allowed(answer, arn) is allowed
+    other_service = arn.replace("/guarded/", "/other/")
+    assert is_allowed(answer, other_service) is False
+    seen = service.seen[-1]
+    assert (seen.path, seen.route, seen.mount) == (
+        "/items/42",
+        "/items/{id}",
+        "guarded",
+    )
+
+
+def test_a_deployed_service_answers_the_paths_under_its_mount(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COWORKS_MOUNT", "guarded")
+    event = {
+        "resource": "/guarded/{proxy+}",
+        "path": "/guarded/items/42",
+        "httpMethod": "GET",
+        "headers": {},
+        "pathParameters": {"proxy": "items/42"},
+        "requestContext": {"resourcePath": "/guarded/{proxy+}", "httpMethod": "GET"},
+    }
+
+    answer = Guarded()(event, None)
+
+    assert answer["statusCode"] == 200, answer
+    assert json.loads(answer["body"])["id"] == "42"
