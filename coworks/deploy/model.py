@@ -331,12 +331,15 @@ def build_plan(
     base_env = {**settings.environment, STAGE_VARIABLE: stage}
     functions: list[Function] = []
     for name in project.targets:
+        # The service's stage files (vars, .env, secrets) become its environment,
+        # under the project's stage environment, which wins as it does locally.
+        variables = _stage_variables(services.get(name), stage)
         functions.append(
             Function(
                 name=project.function_name(name, stage),
                 arn=project.lambda_arn(name, stage),
                 handler=_handler(project.targets[name]),
-                environment={**base_env, MOUNT_VARIABLE: name},
+                environment={**variables, **base_env, MOUNT_VARIABLE: name},
                 kind="service",
                 serves=name,
                 layers=layer_arns,
@@ -412,6 +415,19 @@ def _check_names(
                 f"Lambda '{machine}', {len(machine)} characters, above AWS's limit "
                 f"of {MAX_FUNCTION_NAME}. Shorten the project, workflow or stage name."
             )
+
+
+def _stage_variables(service: Any, stage: str) -> dict[str, str]:
+    """Return the variables a service's stage files hold, ``{}`` if it has none.
+
+    Raises:
+        ConfigError: a stage file is malformed (its message names file and line).
+    """
+    stage_config = getattr(service, "stage_config", None)
+    if not callable(stage_config):
+        return {}
+
+    return dict(stage_config(stage).variables)
 
 
 def _handler(target: str) -> str:

@@ -17,6 +17,7 @@ give the same bytes and a second deploy leaves the functions' code alone.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import io
 import logging
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from coworks.config import SECRET_PATTERNS
 from coworks.errors import DeployError
 
 if TYPE_CHECKING:
@@ -168,5 +170,14 @@ def _files(folder: Path, seen: set[Path] | None = None) -> Iterator[Path]:
             skipped = path.name in EXCLUDED_FOLDERS or path.resolve() in seen
             if not skipped and not path.name.endswith(".egg-info"):
                 yield from _files(path, seen)
-        elif path.is_file() and not path.name.endswith(EXCLUDED_SUFFIXES):
+        elif (
+            path.is_file()
+            and not path.name.endswith(EXCLUDED_SUFFIXES)
+            and not _is_secret(path.name)
+        ):
             yield path
+
+
+def _is_secret(name: str) -> bool:
+    """Whether a file holds stage secrets, which travel in the environment instead."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in SECRET_PATTERNS)

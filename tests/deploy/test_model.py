@@ -205,3 +205,20 @@ def test_a_workflow_whose_function_name_is_too_long_is_refused(
 
     with pytest.raises(DeployError, match=r"above AWS's limit of 64.*Shorten"):
         plan_project(project, "dev")
+
+
+def test_a_service_function_carries_its_stage_files_under_the_project_environment(
+    project: Project,
+) -> None:
+    services = project.folder / "services"
+    (services / "vars.json").write_text('{"COLOR": "blue", "GREETING": "Yo"}')
+    (services / "secrets.dev.json").write_text('{"API_KEY": "s3cret"}')
+
+    function = plan_project(project, "dev").function(f"{project.name}-hello-dev")
+
+    # The project's stage environment wins over the files, as under cws run.
+    assert function.environment["GREETING"] == "Hi"
+    assert (function.environment["COLOR"], function.environment["API_KEY"]) == (
+        "blue",
+        "s3cret",
+    )

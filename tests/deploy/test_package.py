@@ -78,3 +78,18 @@ def test_a_linked_folder_is_followed_once_and_a_link_up_the_tree_not_at_all(
 
     assert "shared/util.py" in names
     assert not [name for name in names if name.startswith("loop/")]
+
+
+def test_stage_secret_files_are_not_packaged(project: Project) -> None:
+    services = project.folder / "services"
+    for name in ("secrets.dev.json", ".env", ".env.dev", "vars.json"):
+        (services / name).write_text("{}")
+
+    names = build_package(project).files
+
+    assert "services/vars.json" in names
+    assert not {
+        "services/secrets.dev.json",
+        "services/.env",
+        "services/.env.dev",
+    } & set(names)
