@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from coworks.cli import main
+from clirunner import cws
 
 SAMPLE = Path(__file__).resolve().parents[2] / "workflows"
 
@@ -21,17 +20,6 @@ states:
       get: /greet/{name}
       path: {name: $.name}
 """
-
-
-def cws(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``cws`` in-process and return its exit code, stdout and stderr."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

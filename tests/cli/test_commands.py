@@ -13,23 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clirunner import cws
 
-from coworks.cli import main
 from coworks.commands import create_project
 
 SAMPLE = Path(__file__).resolve().parents[2] / "workflows"
 RUN_CWS = "import sys; from coworks.cli import main; main(sys.argv[1:])"
-
-
-def cws(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``cws`` in-process and return its exit code, stdout and stderr."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_routes_lists_every_route_of_the_sample_project(

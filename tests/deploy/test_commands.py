@@ -6,22 +6,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from clirunner import cws
 
-from coworks.cli import main
 from coworks.project import Project
 
 from .conftest import client
-
-
-def cws(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``cws`` in-process and return its exit code, stdout and stderr."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_dry_run_prints_the_plan_and_creates_nothing(
