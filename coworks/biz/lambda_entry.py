@@ -85,22 +85,15 @@ def workflow_app(
         NotFoundError: the state machine ``<project>-<workflow>-<stage>`` is not
             deployed.
     """
-    from coworks.biz.backend import StepFunctionsBackend
     from coworks.biz.service import BizMicroService
-    from coworks.biz.wiring import load_workflow_file, state_machine_name
+    from coworks.biz.wiring import deployed_backend, load_workflow_file
     from coworks.errors import NotFoundError
     from coworks.project import Project
 
     project = Project.load(project_dir)
     settings = project.stage(stage)
     loaded = load_workflow_file(_workflow_file(project, workflow), project, stage)
-    backend = StepFunctionsBackend(
-        client,
-        endpoint_url=endpoint_url,
-        region=settings.region,
-        role_arn=f"arn:aws:iam::{settings.account}:role/{project.name}-{stage}",
-        machine_name=lambda name: state_machine_name(project, name, stage),
-    )
+    backend = deployed_backend(project, stage, endpoint_url=endpoint_url, client=client)
     try:
         backend.lookup(loaded.name)
     except NotFoundError as err:

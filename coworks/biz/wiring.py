@@ -342,16 +342,40 @@ def open_backend(project: Project, stage: str) -> Backend:
     """
     settings = project.stage(stage)
     if settings.engine == "aws":
-        return StepFunctionsBackend(
-            endpoint_url=settings.endpoint_url,
-            region=settings.region,
-            role_arn=f"arn:aws:iam::{settings.account}:role/{project.name}-{stage}",
-            machine_name=lambda name: state_machine_name(project, name, stage),
-        )
+        return deployed_backend(project, stage, endpoint_url=settings.endpoint_url)
 
     from coworks.engine.protocol import engine_for
 
     return EmbeddedBackend(engine_for(project, stage), owns_engine=False)
+
+
+def deployed_backend(
+    project: Project,
+    stage: str,
+    *,
+    endpoint_url: str | None = None,
+    client: Any = None,
+) -> StepFunctionsBackend:
+    """Return the backend of a stage's deployed state machines, as deploy names them.
+
+    The state machine of the workflow ``W`` is ``<project>-W-<stage>`` and runs with
+    the role ``<project>-<stage>``.
+
+    Args:
+        project: the project.
+        stage: the stage, whose region and account place the state machines.
+        endpoint_url: the Step Functions endpoint (AWS itself when ``None``).
+        client: a boto3 ``stepfunctions`` client to use instead of building one.
+    """
+    settings = project.stage(stage)
+
+    return StepFunctionsBackend(
+        client,
+        endpoint_url=endpoint_url,
+        region=settings.region,
+        role_arn=f"arn:aws:iam::{settings.account}:role/{project.name}-{stage}",
+        machine_name=lambda name: state_machine_name(project, name, stage),
+    )
 
 
 def queue_path(project: Project, stage: str, backend: Backend) -> Path:
