@@ -419,8 +419,9 @@ class StatesBackend(Backend):
             token = answer.get("nextToken")
             if not token:
                 raise NotFoundError(
-                    f"There is no state machine named '{name}'. Run cws run once so "
-                    "that it registers the workflow.",
+                    f"There is no state machine named '{name}'. Deploy the workflow "
+                    "('cws deploy --stage STAGE'), or run 'cws run' once on a stage "
+                    "whose engine registers it.",
                     details={"code": "StateMachineDoesNotExist"},
                 )
 
