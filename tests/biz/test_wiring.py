@@ -123,11 +123,19 @@ def test_cws_run_serves_each_workflow_behind_the_project_authorizer(
     order = {"item": "apple", "quantity": 2}
 
     refused = requests.post(f"{served}/order/executions", json=order, timeout=30)
+    denied = requests.post(
+        f"{served}/order/executions",
+        json=order,
+        headers={"Authorization": "wrong-token"},
+        timeout=30,
+    )
     answer = requests.post(
         f"{served}/order/executions?wait=10", json=order, headers=TOKEN, timeout=30
     )
 
     assert refused.status_code == 401
+    # The sample's auth refuses a wrong token as unauthorized (401), not forbidden.
+    assert (denied.status_code, denied.json()["error"]) == (401, "Unauthorized")
     assert answer.status_code == 200, answer.text
     assert answer.json()["output"]["reservation"]["item"] == "apple"
     listed = requests.get(f"{served}/order/executions", headers=TOKEN, timeout=30)
