@@ -525,3 +525,41 @@ def test_a_request_in_flight_finishes_when_its_name_is_removed() -> None:
 
     assert answers == [201]
     assert after == 404
+
+
+@pytest.mark.parametrize(
+    ("token", "method", "status"),
+    [
+        (None, "GET", 401),
+        ("nobody", "GET", 403),
+        ("reader", "GET", 200),
+        ("reader", "PUT", 403),
+    ],
+)
+def test_a_real_service_s_auth_decides_over_http(
+    token: str | None, method: str, status: int
+) -> None:
+    from coworks import TechMicroService
+
+    class Guarded(TechMicroService):
+        def auth(self, auth_request: Any) -> Any:
+            return ["GET /items/*"] if auth_request.token == "reader" else False
+
+        def get_items(self, id: int) -> dict[str, int]:
+            return {"id": id}
+
+        def put_items(self, id: int) -> dict[str, int]:
+            return {"id": id}
+
+    site = Site()
+    site.add_service("guarded", Guarded(admin=False))
+    headers = {"Authorization": token} if token else {}
+
+    with Server(site, port=0) as server:
+        answered, _, body = request(server, method, "/guarded/items/3", headers=headers)
+
+    assert answered == status, body
+    if status == 200:
+        assert body == {"id": 3}
+    else:
+        assert body["error"] == {401: "Unauthorized", 403: "Forbidden"}[status]
