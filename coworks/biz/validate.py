@@ -738,11 +738,13 @@ class _Checker(ProblemCollector):
         parts: list[PathPart] = []
         for part in where.split("/") if where else []:
             parts.append(int(part) if part.isdigit() else part)
+        # The caret goes to the expression, the value, not to the key holding it.
         self.report(
             (*path, *parts),
             message,
             code="expression",
             rank=RANK_EXPRESSION,
+            at_key=False,
         )
 
     def jsonpath(self, value: Any, path: Path_, *, reference: bool) -> None:

@@ -222,7 +222,7 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
             pass: true
             parameters: {x.$: "States.ArrayLength($.a, 2)"}
         """,
-        "5:18",
+        "5:23",
         "The value of 'x.$' is not a valid intrinsic call",
         None,
     ),
@@ -234,7 +234,7 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
         states:
           - {name: A, pass: true, output: "{% $states.input. %}"}
         """,
-        "4:27",
+        "4:35",
         "The JSONata expression",
         None,
     ),
