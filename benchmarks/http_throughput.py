@@ -218,6 +218,15 @@ def measure(
     return result
 
 
+def chalice_project(folder: Path, app: str) -> Path:
+    """Write a project chalice local serves: ``app.py`` and its ``.chalice`` config."""
+    (folder / ".chalice").mkdir(parents=True)
+    (folder / ".chalice" / "config.json").write_text(CHALICE_CONFIG)
+    (folder / "app.py").write_text(app)
+
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
@@ -241,10 +250,7 @@ def main() -> None:
         project.mkdir()
         (project / "project.cws.yml").write_text(COWORKS_PROJECT)
         (project / "hello.py").write_text(COWORKS_APP)
-        chalice_app = Path(tmp) / "chalice_app"
-        (chalice_app / ".chalice").mkdir(parents=True)
-        (chalice_app / ".chalice" / "config.json").write_text(CHALICE_CONFIG)
-        (chalice_app / "app.py").write_text(CHALICE_APP)
+        chalice_app = chalice_project(Path(tmp) / "chalice_app", CHALICE_APP)
 
         port = free_port()
         coworks = measure(
@@ -265,10 +271,7 @@ def main() -> None:
             args,
         )
         # The same CoWorks service, served by chalice local instead of cws run.
-        same_app = Path(tmp) / "same_app"
-        (same_app / ".chalice").mkdir(parents=True)
-        (same_app / ".chalice" / "config.json").write_text(CHALICE_CONFIG)
-        (same_app / "app.py").write_text(COWORKS_APP)
+        same_app = chalice_project(Path(tmp) / "same_app", COWORKS_APP)
         port = free_port()
         same = measure(
             "chalice local, same CoWorks service",
