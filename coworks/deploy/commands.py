@@ -20,6 +20,7 @@ from coworks.cli import project_dir
     "--endpoint-url",
     default=None,
     metavar="URL",
+    callback=lambda ctx, param, value: _endpoint(value),
     help="Send every AWS request there (e.g. a local moto server); default: the "
     "stage's endpoint_url, else AWS itself.",
 )
@@ -101,3 +102,15 @@ def package(ctx: click.Context, output: Path | None) -> None:
     path = built.write(output or project.folder / ".cws" / "package")
     click.echo(f"{path}: {len(built.files)} files, {len(built.data) // 1024} KiB")
     click.echo(f"Note: {DEPENDENCIES_NOTE}", err=True)
+
+
+def _endpoint(value: str | None) -> str | None:
+    """Refuse an endpoint that is not an http(s) URL, as the project file does."""
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"expected an http:// or https:// URL, got {value!r} (e.g. "
+            "http://127.0.0.1:5000 for a local moto server).",
+            param_hint="--endpoint-url",
+        )
+
+    return value

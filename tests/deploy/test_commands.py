@@ -73,6 +73,18 @@ def test_an_unknown_stage_exits_with_2_naming_the_declared_stages(
     assert "Traceback" not in err
 
 
+def test_an_endpoint_that_is_not_a_url_exits_with_2_naming_the_option(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = cws(
+        "-p", str(project.folder), "deploy", "--endpoint-url", "notaurl", capsys=capsys
+    )
+
+    assert code == 2
+    assert "--endpoint-url" in err and "'notaurl'" in err
+    assert "Traceback" not in out + err
+
+
 def test_the_endpoint_defaults_to_the_stage_endpoint_url(
     project: Project, capsys: pytest.CaptureFixture[str], closed_url: str
 ) -> None:
