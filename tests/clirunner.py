@@ -10,8 +10,8 @@ from coworks.cli import main
 def cws(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Run ``cws`` in-process and return its exit code, stdout and stderr."""
     try:
-        main(list(argv))
-        code = 0
+        # The console script exits with what main() returns.
+        code = int(main(list(argv)) or 0)
     except SystemExit as exit_:
         code = int(exit_.code or 0)
     captured = capsys.readouterr()

@@ -21,6 +21,7 @@ import click
 
 from coworks.cli import project_dir
 from coworks.errors import ConfigError
+from coworks.problems import ProblemsError
 
 if TYPE_CHECKING:
     from coworks.biz.backend import Backend
@@ -163,11 +164,7 @@ def exec_command(
     project = _project(ctx)
     os.environ.update(project.stage(stage).environment)
     workflows = load_workflows(project, stage)
-    if workflow not in workflows:
-        known = ", ".join(sorted(workflows)) or "none"
-        raise ConfigError(
-            f"The project has no workflow '{workflow}'. Its workflows: {known}."
-        )
+    _check_workflow(workflow, workflows)
 
     loaded = workflows[workflow]
     if loaded.input_schema is not None:
@@ -219,6 +216,7 @@ def executions_command(
             param_hint="--status",
         )
     project = _project(ctx)
+    _check_workflow(workflow, _workflow_names(project))
     backend = _reading_backend(project, stage)
     try:
         backend.lookup(workflow)
@@ -237,6 +235,34 @@ def executions_command(
             f"{item.name:<38} {item.status:<10} {item.start_date or '':<30} "
             f"{item.stop_date or ''}"
         )
+
+
+def _check_workflow(workflow: str, known: Iterable[str]) -> None:
+    """Refuse a workflow name the project does not have, listing those it has.
+
+    Raises:
+        ConfigError: ``workflow`` is not among ``known``.
+    """
+    names = sorted(known)
+    if workflow not in names:
+        raise ConfigError(
+            f"The project has no workflow '{workflow}'. Its workflows: "
+            f"{', '.join(names) or 'none'}."
+        )
+
+
+def _workflow_names(project: Any) -> set[str]:
+    """Return the names of the project's workflows, read without compiling them."""
+    from coworks.biz.loader import load_workflow, workflow_name
+
+    names = set()
+    for path in project.workflow_files():
+        try:
+            names.add(workflow_name(load_workflow(path)))
+        except ProblemsError:
+            continue  # a broken file names no workflow; cws run reports it
+
+    return names
 
 
 def _reading_backend(project: Any, stage: str) -> Backend:

@@ -97,9 +97,10 @@ def compile_command(
 def decompile_command(file: Path, output: Path | None) -> None:
     """Turn the ASL definition FILE (JSON) into a workflow (YAML, version 1)."""
     from coworks.biz.decompiler import decompile_to_yaml
+    from coworks.document import read_file
 
     name = file.name.removesuffix(".json").removesuffix(".asl")
-    _write(decompile_to_yaml(file.read_text(encoding="utf-8"), name=name), output)
+    _write(decompile_to_yaml(read_file(file), name=name), output)
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -136,16 +136,25 @@ def test_decompile_prints_a_version_1_workflow_that_compiles_back(
     assert json.loads(out_back) == definition
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"States": 1}', "The definition has no 'States' object."),
+        (b'\xa4\x00\xff{"States"', "cannot be read: 'utf-8' codec can't decode"),
+    ],
+    ids=["no-states", "not-text"],
+)
 def test_decompile_refuses_what_is_not_a_state_machine(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
 ) -> None:
     asl = tmp_path / "bad.json"
-    asl.write_text('{"States": 1}')
+    asl.write_bytes(content)
 
     code, _, err = cws("decompile", str(asl), capsys=capsys)
 
     assert code == 3
-    assert "The definition has no 'States' object." in err
+    assert message in err
+    assert "Traceback" not in err
 
 
 def test_compile_shows_warnings_and_still_prints_the_asl(

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from clirunner import cws
 
 from coworks.biz.backend import EmbeddedBackend
 from coworks.biz.queue import SEND_MESSAGE, MessageQueue, send_message_handler
@@ -687,23 +688,17 @@ def test_accepted_executions_and_messages_survive_a_killed_cws_run(
 # ---------------------------------------------------------- cws exec, executions
 
 
-def cws(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from coworks.cli import main
-
-    try:
-        # The console script exits with what main() returns.
-        code = int(main(list(args)) or 0)
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_cws_exec_prints_the_trace_and_the_output(
     sample: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = cws(
-        capsys, "-p", str(sample.folder), "exec", "warehouse", "--input", '{"key": "z"}'
+        "-p",
+        str(sample.folder),
+        "exec",
+        "warehouse",
+        "--input",
+        '{"key": "z"}',
+        capsys=capsys,
     )
 
     assert code == 0
@@ -724,7 +719,7 @@ def test_cws_exec_reads_a_file_and_fails_with_the_error(
     data.write_text('{"item": "apple", "quantity": 99}')
 
     code, out, _ = cws(
-        capsys, "-p", str(sample.folder), "exec", "order", "--input", f"@{data}"
+        "-p", str(sample.folder), "exec", "order", "--input", f"@{data}", capsys=capsys
     )
 
     assert code == 1
@@ -746,7 +741,7 @@ def test_bad_command_lines_are_refused_with_the_fix(
     args: list[str],
     message: str,
 ) -> None:
-    code, _, err = cws(capsys, "-p", str(sample.folder), *args)
+    code, _, err = cws("-p", str(sample.folder), *args, capsys=capsys)
 
     assert code == 2
     assert message in err
@@ -763,7 +758,7 @@ def test_cws_executions_lists_what_cws_run_ran(
         timeout=30,
     ).json()
 
-    code, out, _ = cws(capsys, "-p", str(sample.folder), "executions", "order")
+    code, out, _ = cws("-p", str(sample.folder), "executions", "order", capsys=capsys)
 
     assert code == 0
     assert started["name"] in out and "SUCCEEDED" in out
@@ -917,7 +912,13 @@ def test_a_stage_on_aws_serves_the_deployed_state_machines(
             timeout=30,
         )
         code, out, _ = cws(
-            capsys, "-p", str(sample.folder), "executions", "echo", "--stage", "cloud"
+            "-p",
+            str(sample.folder),
+            "executions",
+            "echo",
+            "--stage",
+            "cloud",
+            capsys=capsys,
         )
 
     assert answer.status_code == 200, answer.text
@@ -930,13 +931,13 @@ def test_cws_exec_refuses_an_input_against_the_schema_listing_every_problem(
     sample: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = cws(
-        capsys,
         "-p",
         str(sample.folder),
         "exec",
         "order",
         "--input",
         '{"item": 3, "quantity": 0}',
+        capsys=capsys,
     )
 
     assert code == 2
@@ -949,7 +950,7 @@ def test_cws_exec_refuses_an_input_against_the_schema_listing_every_problem(
 def test_cws_executions_before_any_cws_run_says_to_start_them_with_cws_run(
     sample: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = cws(capsys, "-p", str(sample.folder), "executions", "order")
+    code, _, err = cws("-p", str(sample.folder), "executions", "order", capsys=capsys)
 
     assert code == 2
     assert "No executions are recorded for the stage 'dev' yet" in err
@@ -999,3 +1000,13 @@ def test_the_sample_invoice_schedule_fires_on_the_first_of_the_month(
     assert detail.status == "SUCCEEDED", detail
     assert detail.output == {"customer": "Subscriber", "lines": 1, "total": 6}
     assert mailbox == [detail.output]
+
+
+def test_cws_executions_of_an_unknown_workflow_lists_the_project_s(
+    sample: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cws("-p", str(sample.folder), "executions", "nope", capsys=capsys)
+
+    assert code == 2
+    assert "The project has no workflow 'nope'" in err
+    assert "basket, invoice, order, warehouse" in err
