@@ -64,6 +64,11 @@ def parse_input(text: str) -> Any:
         ) from None
 
 
+#: The most real seconds ``cws exec`` lets a Task's handler run before its
+#: ``TimeoutSeconds`` counts as reached (the virtual clock skips every other wait).
+EXEC_REAL_LIMIT = 60.0
+
+
 def trace(events: Iterable[Mapping[str, Any]]) -> list[str]:
     """Return one line per state entered: offset, name, type and how it ended.
 
@@ -159,6 +164,7 @@ def exec_command(
     from coworks.biz.service import InputSchema
     from coworks.biz.wiring import load_workflows, task_handlers
     from coworks.engine import execute
+    from coworks.engine.clock import VirtualClock
 
     data = parse_input(input_text)
     project = _project(ctx)
@@ -173,7 +179,10 @@ def exec_command(
     handlers = task_handlers(project, stage)
     queue = MessageQueue(":memory:")
     handlers[SEND_MESSAGE] = send_message_handler(queue)
-    result = execute(loaded.definition, data, handlers=handlers)
+    # Waits and back-offs take no time, but the project's services do real work:
+    # a Task's handler gets up to a minute of real time within its TimeoutSeconds.
+    clock = VirtualClock(real_limit=EXEC_REAL_LIMIT)
+    result = execute(loaded.definition, data, handlers=handlers, clock=clock)
     queue.close()
 
     if as_json:

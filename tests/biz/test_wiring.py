@@ -1010,3 +1010,35 @@ def test_cws_executions_of_an_unknown_workflow_lists_the_project_s(
     assert code == 2
     assert "The project has no workflow 'nope'" in err
     assert "basket, invoice, order, warehouse" in err
+
+
+def test_cws_exec_gives_a_slow_service_its_real_time_within_the_task_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "project.cws.yml").write_text(
+        "name: slowpoke\nservices:\n  slow: slow:app\nstages:\n  dev: {}\n"
+    )
+    (tmp_path / "slow.py").write_text(
+        textwrap.dedent(
+            """\
+            import time
+            from coworks import TechMicroService
+
+            class Slow(TechMicroService):
+                def get(self):
+                    time.sleep(1.5)  # real work taking longer than a second
+                    return {"done": True}
+
+            app = Slow("slow")
+            """
+        )
+    )
+    (tmp_path / "late.yml").write_text(
+        "version: 1\nstates:\n"
+        "  - {name: Call, tech: {service: slow, get: /}, timeout_seconds: 300}\n"
+    )
+
+    code, out, _ = cws("-p", str(tmp_path), "exec", "late", capsys=capsys)
+
+    assert code == 0, out
+    assert "Status: SUCCEEDED" in out and '"done": true' in out
