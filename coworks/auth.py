@@ -216,25 +216,21 @@ def _arn_prefix(arn: str) -> str:
 
 
 def _resource_arns(prefix: str, route: str, mount: str = "") -> list[str]:
-    """Return the resource ARNs allowing a route pattern, under a mount if any.
+    """Return the resource ARNs allowing a route pattern (``GET /items/{id}``).
 
-    Under the mount ``hello``, ``*`` allows ``/hello`` and everything below it, and
-    ``GET /items/*`` allows ``GET /hello/items/*``.
+    Under the mount ``hello`` (a deployed service's first path segment), the route
+    ``GET /items/*`` allows ``GET /hello/items/*``, and ``*`` allows ``/hello`` and
+    everything below it only.
+
+    Raises:
+        ConfigError: the pattern is neither ``*`` nor an optional method and a path.
     """
-    if not mount:
-        return [_resource_arn(prefix, route)]
-    if route.strip() == "*":
-        return [f"{prefix}/*/{mount}", f"{prefix}/*/{mount}/*"]
-    method, _, path = _resource_arn(prefix, route)[len(prefix) + 1 :].partition("/")
-
-    return [f"{prefix}/{method}/{mount}" + (f"/{path}" if path else "")]
-
-
-def _resource_arn(prefix: str, route: str) -> str:
-    """Return the resource ARN allowing a route pattern (``GET /items/{id}``)."""
+    base = f"/{mount}" if mount else ""
     route = route.strip()
     if route == "*":
-        return f"{prefix}/*/*"
+        return (
+            [f"{prefix}/*{base}", f"{prefix}/*{base}/*"] if mount else [f"{prefix}/*/*"]
+        )
 
     method, _, path = route.partition(" ")
     if not path:
@@ -250,5 +246,6 @@ def _resource_arn(prefix: str, route: str) -> str:
             f"The route pattern {route!r} must start with '/', e.g. '/items/*'."
         )
 
-    path = re.sub(r"\{[^}]*\}", "*", path.strip())
-    return f"{prefix}/{method}/{path.lstrip('/')}"
+    path = re.sub(r"\{[^}]*\}", "*", path.strip()).strip("/")
+    full = "/".join(part for part in (base.strip("/"), path) if part)
+    return [f"{prefix}/{method}/{full}"]

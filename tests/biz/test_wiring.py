@@ -213,7 +213,7 @@ def test_a_changed_workflow_file_updates_its_state_machine(
     for workflows in _run(sample, tmp_path):
         first = workflows.backend.start("versioned", {})
         path.write_text(path.read_text().replace("version: 1}", "version: 2}"))
-        os.utime(path, (time.time() + 5, time.time() + 5))
+        _touch(path)
 
         assert workflows.reload().updated == ["versioned"]
         second = workflows.backend.start("versioned", {})
@@ -245,7 +245,7 @@ def test_a_running_execution_finishes_on_the_definition_it_started_with(
     for workflows in _run(sample, tmp_path):
         first = workflows.backend.start("slowly", {})
         path.write_text(path.read_text().replace("result: old", "result: new"))
-        os.utime(path, (time.time() + 5, time.time() + 5))
+        _touch(path)
         workflows.reload()
         second = workflows.backend.start("slowly", {})
 
@@ -261,7 +261,7 @@ def test_a_broken_edit_keeps_the_previous_definition(
     )
     for workflows in _run(sample, tmp_path):
         path.write_text("version: 1\nstates:\n  - {name: A, pas: true}\n")
-        os.utime(path, (time.time() + 5, time.time() + 5))
+        _touch(path)
 
         assert not workflows.reload()
         started = workflows.backend.start("steady", {})
